@@ -1,1 +1,16 @@
-export {};
+export type { Admin, CreateUserOptions, ExpectRejectedOptions, UserCreds } from './admin.js';
+export { createAdmin, randomPassword, uniqueName } from './admin.js';
+export type { ConformanceClient, ConformanceContext, ConformanceSuiteOptions } from './conformance.js';
+export { runConformanceSuite, SCENARIOS } from './conformance.js';
+export type { DbSecretValue, StartTestSecretsManagerOptions, TestSecretsManager } from './secrets.js';
+export {
+  dbSecretFor,
+  moveCurrent,
+  newSecretsManagerClient,
+  putDbSecret,
+  startTestSecretsManager,
+  uniqueSecretName,
+  versionWithStage,
+} from './secrets.js';
+export type { EngineName, ServerInfo, TestbedFacts } from './servers.js';
+export { ENGINES, serverFor, testbedFacts } from './servers.js';
