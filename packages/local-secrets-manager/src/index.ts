@@ -1,1 +1,15 @@
-export {};
+export { CLI_USAGE, type CliIo, parseCliArgs, runLocalSecretsManagerCli } from './cli.js';
+export { ServiceError } from './errors.js';
+export { randomPassword } from './password.js';
+export { startLocalSecretsManager } from './server.js';
+export type {
+  DueRotationResult,
+  LocalSecretsManager,
+  LocalSecretsManagerOptions,
+  RotationEvent,
+  RotationFailure,
+  RotationHandler,
+  RotationMode,
+  RotationStats,
+  RotationStep,
+} from './types.js';

@@ -1,0 +1,143 @@
+import { startLocalSecretsManager } from './server.js';
+import type { LocalSecretsManagerOptions } from './types.js';
+
+export const CLI_USAGE = `Usage: dbcreds-local-sm [--port <n>] [--host <addr>] [--state-file <file>] [options]
+
+Local AWS Secrets Manager (JSON 1.1 protocol) for development and CI.
+DEVELOPMENT ONLY: request signatures are not verified.
+
+Options:
+  --port <n>                          TCP port (default 0: a free port, printed on start)
+  --host <addr>                       interface to listen on (default 127.0.0.1, loopback only)
+  --state-file <file>                 keep secrets in this JSON file across restarts (default: memory only)
+  --region <region>                   region used in ARNs (default us-east-1)
+  --account-id <12 digits>            account used in ARNs (default 000000000000)
+  --rotation-mode <sync|async>        RotateSecret waits for the steps (sync, default) or not
+  --allow-short-rotation-intervals    accept rate(10 seconds), rate(1 minutes)... (demos only)
+  --help                              print this help
+
+Prints the endpoint URL (e.g. http://127.0.0.1:4566) on one line when ready; stops on SIGINT/SIGTERM.`;
+
+export interface CliIo {
+  stdout: (line: string) => void;
+  stderr: (line: string) => void;
+  /** Resolves when the process should stop. Default: the first SIGINT or SIGTERM. */
+  waitForStop?: () => Promise<void>;
+}
+
+const defaultIo: CliIo = {
+  stdout: (line) => process.stdout.write(`${line}\n`),
+  stderr: (line) => process.stderr.write(`${line}\n`),
+};
+
+class UsageError extends Error {}
+
+/** Parses `argv` (without node and script). Exported for tests. */
+export function parseCliArgs(argv: readonly string[]): LocalSecretsManagerOptions | 'help' {
+  const opts: LocalSecretsManagerOptions = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf('=');
+    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    const inline = arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : undefined;
+    const value = (): string => {
+      if (inline !== undefined) return inline;
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith('--')) throw new UsageError(`${flag} needs a value`);
+      i++;
+      return next;
+    };
+    switch (flag) {
+      case '--help':
+      case '-h':
+        return 'help';
+      case '--port': {
+        const raw = value();
+        const port = Number(raw);
+        if (!/^\d+$/.test(raw) || port > 65_535) throw new UsageError(`--port must be 0-65535, got "${raw}"`);
+        opts.port = port;
+        break;
+      }
+      case '--host':
+        opts.host = value();
+        break;
+      case '--state-file':
+        opts.stateFile = value();
+        break;
+      case '--region':
+        opts.region = value();
+        break;
+      case '--account-id': {
+        const raw = value();
+        if (!/^\d{12}$/.test(raw)) throw new UsageError(`--account-id must be 12 digits, got "${raw}"`);
+        opts.accountId = raw;
+        break;
+      }
+      case '--rotation-mode': {
+        const raw = value();
+        if (raw !== 'sync' && raw !== 'async')
+          throw new UsageError(`--rotation-mode must be sync or async, got "${raw}"`);
+        opts.rotationMode = raw;
+        break;
+      }
+      case '--allow-short-rotation-intervals':
+        if (inline !== undefined) throw new UsageError(`${flag} takes no value`);
+        opts.allowShortRotationIntervals = true;
+        break;
+      default:
+        throw new UsageError(`unknown argument "${arg}"`);
+    }
+  }
+  return opts;
+}
+
+function waitForSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+/**
+ * The `dbcreds-local-sm` command (also `dbcreds local-sm`). Resolves with the exit code:
+ * 0 after a clean stop or `--help`, 2 for bad arguments, 1 when the server cannot start.
+ */
+export async function runLocalSecretsManagerCli(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
+  let parsed: LocalSecretsManagerOptions | 'help';
+  try {
+    parsed = parseCliArgs(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    io.stderr(`dbcreds-local-sm: ${err.message}`);
+    io.stderr('Run with --help for usage.');
+    return 2;
+  }
+  if (parsed === 'help') {
+    io.stdout(CLI_USAGE);
+    return 0;
+  }
+  const stopped = (io.waitForStop ?? waitForSignal)();
+  let sm: Awaited<ReturnType<typeof startLocalSecretsManager>>;
+  try {
+    sm = await startLocalSecretsManager(parsed);
+  } catch (err) {
+    io.stderr(`dbcreds-local-sm: cannot start: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+  if (!isLoopback(sm.host)) {
+    io.stderr(`dbcreds-local-sm: WARNING listening on ${sm.host}; signatures are not verified (development only).`);
+  }
+  io.stdout(sm.endpoint);
+  await stopped;
+  await sm.close();
+  return 0;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}

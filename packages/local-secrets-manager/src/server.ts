@@ -1,0 +1,230 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ServiceError } from './errors.js';
+import { RotationEngine } from './rotation.js';
+import { SecretsService } from './service.js';
+import { SecretStore } from './store.js';
+import type { LocalSecretsManager, LocalSecretsManagerOptions } from './types.js';
+
+const OPTION_KEYS = new Set<string>([
+  'host',
+  'port',
+  'stateFile',
+  'region',
+  'accountId',
+  'clock',
+  'allowShortRotationIntervals',
+  'rotationMode',
+  'rotationStepTimeoutMs',
+  'schedulerIntervalMs',
+  'maxBodyBytes',
+]);
+
+const TARGET_PREFIX = 'secretsmanager.';
+const CONTENT_TYPE = 'application/x-amz-json-1.1';
+
+/**
+ * Starts an AWS Secrets Manager emulator (JSON 1.1 protocol) on `host:port`.
+ * Development only: request signatures are accepted without verification.
+ */
+export async function startLocalSecretsManager(options: LocalSecretsManagerOptions = {}): Promise<LocalSecretsManager> {
+  const opts = checkOptions(options);
+  const host = opts.host ?? '127.0.0.1';
+  const clock = opts.clock ?? Date.now;
+  const maxBodyBytes = opts.maxBodyBytes ?? 1_048_576;
+  const service = new SecretsService({
+    store: new SecretStore(opts.stateFile),
+    region: opts.region ?? 'us-east-1',
+    accountId: opts.accountId ?? '000000000000',
+    clock,
+  });
+  const rotation = new RotationEngine(service, {
+    allowShortRotationIntervals: opts.allowShortRotationIntervals ?? false,
+    mode: opts.rotationMode ?? 'sync',
+    stepTimeoutMs: opts.rotationStepTimeoutMs ?? 30_000,
+  });
+  let counts = new Map<string, number>();
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      // Last resort: never let a bug crash the process or leave the request hanging.
+      sendError(res, new ServiceError('InternalServiceError', 'Internal error.', 500, { cause: err }));
+    });
+  });
+  server.keepAliveTimeout = 5_000;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'POST') {
+      req.resume();
+      return sendError(res, new ServiceError('UnknownOperationException', 'Only POST / is supported.', 404));
+    }
+    const target = header(req, 'x-amz-target');
+    const operation = target?.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : undefined;
+    if (operation && service.has(operation)) counts.set(operation, (counts.get(operation) ?? 0) + 1);
+    let body: Buffer;
+    try {
+      body = await readBody(req, maxBodyBytes);
+    } catch (err) {
+      if (err instanceof ServiceError) {
+        res.setHeader('connection', 'close');
+        return sendError(res, err);
+      }
+      throw err;
+    }
+    try {
+      if (!operation || !service.has(operation)) {
+        throw new ServiceError(
+          'UnknownOperationException',
+          target ? `Unknown operation ${target}.` : 'Missing X-Amz-Target header (secretsmanager.<Operation>).',
+        );
+      }
+      const input = parseJson(body);
+      const output = await service.call(operation, input);
+      send(res, 200, output ?? {});
+    } catch (err) {
+      if (err instanceof ServiceError) return sendError(res, err);
+      throw err;
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  rotation.startScheduler(opts.schedulerIntervalMs ?? 1000);
+
+  return {
+    endpoint: `http://${urlHost}:${port}`,
+    host,
+    port,
+    callCount: (operation) => counts.get(operation) ?? 0,
+    counters: () => Object.fromEntries(counts),
+    resetCounters: () => {
+      counts = new Map();
+    },
+    registerRotator: (arn, handler) => rotation.register(arn, handler),
+    runDueRotations: () => rotation.runDue(),
+    idle: () => rotation.idle(),
+    lastRotationError: (secretId) => rotation.lastError(secretId),
+    rotationStats: () => rotation.stats(),
+    close: async () => {
+      rotation.stopScheduler();
+      await closeServer(server);
+      await rotation.idle();
+    },
+  };
+}
+
+function checkOptions(options: LocalSecretsManagerOptions): LocalSecretsManagerOptions {
+  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.has(key)) throw new TypeError(`Unknown option "${key}" for startLocalSecretsManager`);
+  }
+  const { port, rotationMode, clock } = options;
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65_535)) {
+    throw new TypeError('port must be an integer between 0 and 65535');
+  }
+  if (rotationMode !== undefined && rotationMode !== 'sync' && rotationMode !== 'async') {
+    throw new TypeError("rotationMode must be 'sync' or 'async'");
+  }
+  if (clock !== undefined && typeof clock !== 'function')
+    throw new TypeError('clock must be a function returning epoch ms');
+  for (const key of ['rotationStepTimeoutMs', 'schedulerIntervalMs', 'maxBodyBytes'] as const) {
+    const v = options[key];
+    if (v !== undefined && (!Number.isFinite(v) || v < 0)) throw new TypeError(`${key} must be a non-negative number`);
+  }
+  if (options.accountId !== undefined && !/^\d{12}$/.test(options.accountId)) {
+    throw new TypeError('accountId must be 12 digits');
+  }
+  return options;
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(header(req, 'content-length'));
+    if (Number.isFinite(declared) && declared > limit) {
+      req.resume();
+      return reject(tooLarge(limit));
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    req.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > limit) {
+        done = true;
+        chunks.length = 0;
+        reject(tooLarge(limit));
+        return; // keep draining (resume) so the client can read the answer
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!done) {
+        done = true;
+        resolve(Buffer.concat(chunks));
+      }
+    });
+    req.on('error', (err) => {
+      if (!done) {
+        done = true;
+        reject(new ServiceError('SerializationException', 'Could not read the request body.', 400, { cause: err }));
+      }
+    });
+  });
+}
+
+function tooLarge(limit: number): ServiceError {
+  return new ServiceError('RequestEntityTooLargeException', `Request body exceeds ${limit} bytes.`, 413);
+}
+
+function parseJson(body: Buffer): Record<string, unknown> {
+  const text = body.toString('utf8').trim();
+  if (text === '') return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ServiceError('SerializationException', 'The request body is not valid JSON.');
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ServiceError('SerializationException', 'The request body must be a JSON object.');
+  }
+  return value as Record<string, unknown>;
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) return;
+  const payload = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': CONTENT_TYPE,
+    'content-length': Buffer.byteLength(payload),
+    'x-amzn-requestid': randomUUID(),
+  });
+  res.end(payload);
+}
+
+function sendError(res: ServerResponse, err: ServiceError): void {
+  send(res, err.status, { __type: err.shape, Message: err.message });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    // Give in-flight answers a moment, then cut the rest (e.g. a client holding a keep-alive socket).
+    setTimeout(() => server.closeAllConnections(), 1_000).unref();
+  });
+}

@@ -1,0 +1,105 @@
+/** The four rotation steps, spelled as every AWS template, moto and LocalStack spell them. */
+export type RotationStep = 'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret';
+
+/** The event a rotation function receives, once per step (same shape as the Lambda event). */
+export interface RotationEvent {
+  Step: RotationStep;
+  /** Always the full ARN of the secret. */
+  SecretId: string;
+  /** The VersionId of the new (AWSPENDING) version. */
+  ClientRequestToken: string;
+  /** Opaque token of this rotation run (AWS passes it for cross-account/assumed-role rotation). */
+  RotationToken: string;
+}
+
+/** An in-process stand-in for a rotation Lambda. Throw (or reject) to fail the step. */
+export type RotationHandler = (event: RotationEvent) => Promise<void>;
+
+/** How RotateSecret's HTTP response relates to the rotation steps. */
+export type RotationMode = 'sync' | 'async';
+
+export interface LocalSecretsManagerOptions {
+  /** Interface to listen on. Default `127.0.0.1` (loopback only). */
+  host?: string;
+  /** TCP port. Default `0` (a free port is chosen; read it from `port`/`endpoint`). */
+  port?: number;
+  /** JSON file the state is loaded from and atomically written to after every change. Default: memory only. */
+  stateFile?: string;
+  /** Region used in ARNs. Default `us-east-1`. */
+  region?: string;
+  /** 12-digit account id used in ARNs. Default `000000000000`. */
+  accountId?: string;
+  /** Milliseconds since the epoch. Default `Date.now`. Drives dates, deletion windows and schedules. */
+  clock?: () => number;
+  /**
+   * Development only: accept `rate(N seconds|minutes)`, non-zero cron minutes and rate(<4 hours)
+   * so a demo can rotate every few seconds. Default `false` (AWS rules).
+   */
+  allowShortRotationIntervals?: boolean;
+  /**
+   * `sync` (default): RotateSecret answers after the rotation steps finished (or the first one failed).
+   * `async`: RotateSecret answers at once, like AWS; await `idle()` to wait for the steps.
+   * In both modes a failed step does not fail the RotateSecret call (AWS reports it only in logs):
+   * read `lastRotationError(secretId)` and `rotationStats()`.
+   */
+  rotationMode?: RotationMode;
+  /** Upper bound for one rotation step, in ms; a slower handler fails the step. Default `30_000`. */
+  rotationStepTimeoutMs?: number;
+  /**
+   * How often the built-in scheduler checks for due rotations, in ms. Default `1000`; `0` disables
+   * the timer (call `runDueRotations()` yourself). The timer is unref'd.
+   */
+  schedulerIntervalMs?: number;
+  /** Largest accepted request body, in bytes. Default `1_048_576` (1 MiB); larger bodies get HTTP 413. */
+  maxBodyBytes?: number;
+}
+
+/** What went wrong in the last failed rotation of a secret. */
+export interface RotationFailure {
+  secretArn: string;
+  versionId: string;
+  /** The step that failed, or `invoke` when no rotator is registered for the secret's Lambda ARN. */
+  step: RotationStep | 'invoke';
+  message: string;
+  /** Epoch ms (from the injected clock). */
+  at: number;
+}
+
+export interface RotationStats {
+  started: number;
+  succeeded: number;
+  failed: number;
+  /** Successful invocations per step. */
+  steps: Record<RotationStep, number>;
+}
+
+/** Outcome of one scheduled rotation run by `runDueRotations()`. */
+export interface DueRotationResult {
+  secretArn: string;
+  versionId: string;
+  ok: boolean;
+  error?: RotationFailure;
+}
+
+export interface LocalSecretsManager {
+  /** `http://HOST:PORT`, ready for `new SecretsManagerClient({ endpoint })`. */
+  readonly endpoint: string;
+  readonly host: string;
+  readonly port: number;
+  /** Number of requests received for one operation (e.g. `GetSecretValue`), failed ones included. */
+  callCount(operation: string): number;
+  /** Requests received per operation since start or the last `resetCounters()`. */
+  counters(): Record<string, number>;
+  resetCounters(): void;
+  /** Route RotateSecret / scheduled rotations for `lambdaArn` to an in-process handler. */
+  registerRotator(lambdaArn: string, handler: RotationHandler): void;
+  /** Runs every rotation whose schedule is due at `clock()`; resolves when they finished. */
+  runDueRotations(): Promise<DueRotationResult[]>;
+  /** Resolves when no rotation is running (useful with `rotationMode: 'async'`). */
+  idle(): Promise<void>;
+  /** The last rotation failure of a secret (name or ARN), cleared by its next successful rotation. */
+  lastRotationError(secretId: string): RotationFailure | undefined;
+  rotationStats(): RotationStats;
+  /** Stops the scheduler and the HTTP server (open connections are closed). */
+  close(): Promise<void>;
+}
