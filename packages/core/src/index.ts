@@ -1,1 +1,20 @@
-export {};
+export { authErrorCode, isAuthError } from './classify.js';
+export { Credentials, engineFamily, parseDbSecret, sameVersion } from './credentials.js';
+export {
+  ConfigurationError,
+  DbCredsError,
+  SecretFetchError,
+  SecretFormatError,
+  SecretNotFoundError,
+  SourceClosedError,
+} from './errors.js';
+export { DEFAULTS } from './options.js';
+export {
+  createCredentialSource,
+  getRefreshError,
+  isCredentialSource,
+  isRetryableFetchError,
+  resolveCredentialSource,
+  withAuthRetry,
+} from './source.js';
+export type * from './types.js';

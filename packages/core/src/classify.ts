@@ -1,0 +1,71 @@
+/**
+ * Auth-error classification by error code only (never message text), walking wrapper chains.
+ *
+ * Recognised (see README):
+ * - MySQL / MariaDB: errno 1045 (ER_ACCESS_DENIED_ERROR), or code 'ER_ACCESS_DENIED_ERROR'.
+ * - PostgreSQL: SQLSTATE 28P01 (invalid_password) and 28000 (invalid_authorization_specification;
+ *   may also be a pg_hba rejection: retrying once is cheap).
+ * - Prisma: code / errorCode 'P1000'; DriverAdapterError whose cause has kind 'AuthenticationFailed'.
+ * - mariadb connector 45028 (ER_GET_CONNECTION_TIMEOUT) whose cause is 1045: found by walking `cause`.
+ * Not auth errors: 1044 ER_DBACCESS_DENIED_ERROR (authenticated, no access to the database: new
+ * credentials cannot fix grants), 1698, network errors, timeouts, anything matched only by text.
+ */
+
+const WRAPPER_KEYS = ['cause', 'original', 'parent', 'originalError', 'driverError', 'previous', 'error'] as const;
+const MAX_NODES = 32;
+const MAX_DEPTH = 8;
+
+/** Returns a short code like 'mysql:1045', 'postgres:28P01', 'prisma:P1000' if `err` is an auth failure. */
+export function authErrorCode(err: unknown): string | undefined {
+  const seen = new Set<object>();
+  const queue: Array<[unknown, number]> = [[err, 0]];
+  while (queue.length > 0 && seen.size < MAX_NODES) {
+    const [node, depth] = queue.shift()!;
+    if (node === null || typeof node !== 'object' || seen.has(node)) continue;
+    seen.add(node);
+    const code = ownCode(node as Record<string, unknown>);
+    if (code) return code;
+    if (depth >= MAX_DEPTH) continue;
+    const rec = node as Record<string, unknown>;
+    for (const key of WRAPPER_KEYS) {
+      const child = safeGet(rec, key);
+      if (child !== undefined) queue.push([child, depth + 1]);
+    }
+    const meta = safeGet(rec, 'meta');
+    if (meta && typeof meta === 'object') {
+      const dae = safeGet(meta as Record<string, unknown>, 'driverAdapterError');
+      if (dae !== undefined) queue.push([dae, depth + 1]);
+    }
+    const errors = safeGet(rec, 'errors');
+    if (Array.isArray(errors)) {
+      for (const e of errors.slice(0, MAX_NODES)) queue.push([e, depth + 1]);
+    }
+  }
+  return undefined;
+}
+
+/** True if the error (or anything it wraps) is a database authentication failure, judged by code only. */
+export function isAuthError(err: unknown): boolean {
+  return authErrorCode(err) !== undefined;
+}
+
+function ownCode(e: Record<string, unknown>): string | undefined {
+  const errno = safeGet(e, 'errno');
+  const code = safeGet(e, 'code');
+  if (errno === 1045 || errno === '1045' || code === 'ER_ACCESS_DENIED_ERROR') return 'mysql:1045';
+  if (code === '28P01' || code === '28000') {
+    // PostgreSQL SQLSTATE. A MySQL error's `code` is 'ER_…', its SQLSTATE lives in `sqlState`.
+    return `postgres:${code}`;
+  }
+  if (code === 'P1000' || safeGet(e, 'errorCode') === 'P1000') return 'prisma:P1000';
+  if (safeGet(e, 'kind') === 'AuthenticationFailed') return 'prisma:AuthenticationFailed';
+  return undefined;
+}
+
+function safeGet(obj: Record<string, unknown>, key: string): unknown {
+  try {
+    return obj[key];
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,157 @@
+import { inspect } from 'node:util';
+import { SecretFormatError } from './errors.js';
+import type { DbCredentials, DbEngine, VersionStage } from './types.js';
+
+const REDACTED = '[redacted]';
+
+const ENGINES: Readonly<Record<string, DbEngine>> = {
+  mysql: 'mysql',
+  mariadb: 'mariadb',
+  postgres: 'postgres',
+  postgresql: 'postgres',
+  'aurora-mysql': 'aurora-mysql',
+  'aurora-postgresql': 'aurora-postgresql',
+  // Legacy Aurora MySQL 5.6 secrets say just "aurora".
+  aurora: 'mysql',
+};
+
+interface CredentialFields {
+  username: string;
+  password: string;
+  host?: string | undefined;
+  port?: number | undefined;
+  dbname?: string | undefined;
+  engine?: DbEngine | undefined;
+  masterarn?: string | undefined;
+  versionId: string;
+  stage: VersionStage;
+}
+
+/**
+ * Immutable credentials. The password lives in a private field behind a prototype getter, so it is
+ * not an own property: JSON, inspect, String(), spread and Object.keys never see it.
+ */
+export class Credentials implements DbCredentials {
+  readonly username: string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly dbname?: string;
+  readonly engine?: DbEngine;
+  readonly masterarn?: string;
+  readonly versionId: string;
+  readonly stage: VersionStage;
+  readonly #password: string;
+
+  constructor(fields: CredentialFields) {
+    this.username = fields.username;
+    this.#password = fields.password;
+    if (fields.host !== undefined) this.host = fields.host;
+    if (fields.port !== undefined) this.port = fields.port;
+    if (fields.dbname !== undefined) this.dbname = fields.dbname;
+    if (fields.engine !== undefined) this.engine = fields.engine;
+    if (fields.masterarn !== undefined) this.masterarn = fields.masterarn;
+    this.versionId = fields.versionId;
+    this.stage = fields.stage;
+    Object.freeze(this);
+  }
+
+  get password(): string {
+    return this.#password;
+  }
+
+  /** Same credentials, different stage label (the version is immutable, only its labels move). */
+  withStage(stage: VersionStage): Credentials {
+    if (stage === this.stage) return this;
+    return new Credentials({ ...this.toJSON(), password: this.#password, stage });
+  }
+
+  toJSON(): Omit<CredentialFields, 'password'> & { password: string } {
+    const out: Record<string, unknown> = { username: this.username, password: REDACTED };
+    for (const key of ['host', 'port', 'dbname', 'engine', 'masterarn'] as const) {
+      if (this[key] !== undefined) out[key] = this[key];
+    }
+    out.versionId = this.versionId;
+    out.stage = this.stage;
+    return out as Omit<CredentialFields, 'password'> & { password: string };
+  }
+
+  toString(): string {
+    const where = this.host ? `@${this.host}${this.port ? `:${this.port}` : ''}` : '';
+    return `DbCredentials(${this.username}${where}, password: '${REDACTED}', version ${this.versionId} ${this.stage})`;
+  }
+
+  [inspect.custom](_depth: number, options: object): string {
+    return `DbCredentials ${inspect(this.toJSON(), { ...options, customInspect: false })}`;
+  }
+}
+
+/**
+ * Parses an RDS-style secret JSON (`engine, host, port, username, password, dbname`, optional
+ * `masterarn`; other keys ignored). Errors name the offending field, never its value.
+ */
+export function parseDbSecret(
+  secretId: string,
+  secretString: string,
+  meta: { versionId: string; stage: VersionStage },
+): Credentials {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(secretString);
+  } catch {
+    // The parser's message may quote the secret text: do not chain it.
+    throw new SecretFormatError(secretId, 'SecretString is not JSON');
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new SecretFormatError(secretId, 'SecretString is not a JSON object');
+  }
+  const obj = raw as Record<string, unknown>;
+  const str = (field: string, required: boolean): string | undefined => {
+    const v = obj[field];
+    if (v === undefined || v === null) {
+      if (required) throw new SecretFormatError(secretId, `missing field '${field}'`, { field });
+      return undefined;
+    }
+    if (typeof v !== 'string') throw new SecretFormatError(secretId, `field '${field}' must be a string`, { field });
+    if (required && v.length === 0) throw new SecretFormatError(secretId, `field '${field}' is empty`, { field });
+    return v;
+  };
+  const username = str('username', true)!;
+  const password = str('password', true)!;
+  const host = str('host', false) || undefined;
+  const dbname = str('dbname', false) || undefined;
+  const masterarn = str('masterarn', false) || undefined;
+  const engineRaw = str('engine', false);
+  let engine: DbEngine | undefined;
+  if (engineRaw) {
+    engine = ENGINES[engineRaw.trim().toLowerCase()];
+    if (!engine) {
+      throw new SecretFormatError(
+        secretId,
+        `field 'engine' is '${engineRaw}', expected one of ${Object.keys(ENGINES).join(', ')}`,
+        { field: 'engine' },
+      );
+    }
+  }
+  const port = parsePort(secretId, obj.port);
+  return new Credentials({ username, password, host, port, dbname, engine, masterarn, ...meta });
+}
+
+function parsePort(secretId: string, v: unknown): number | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : Number.NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 65_535) {
+    throw new SecretFormatError(secretId, `field 'port' must be an integer in 1..65535`, { field: 'port' });
+  }
+  return n;
+}
+
+/** 'mysql' for MySQL-protocol engines, 'postgres' for PostgreSQL ones, undefined if unknown. */
+export function engineFamily(engine: DbEngine | undefined): 'mysql' | 'postgres' | undefined {
+  if (engine === undefined) return undefined;
+  return engine === 'postgres' || engine === 'aurora-postgresql' ? 'postgres' : 'mysql';
+}
+
+/** Same secret version and stage label. */
+export function sameVersion(a: DbCredentials, b: DbCredentials): boolean {
+  return a.versionId === b.versionId && a.stage === b.stage;
+}

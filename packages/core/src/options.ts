@@ -1,0 +1,174 @@
+import { ConfigurationError } from './errors.js';
+import type { Clock, Logger, SecretsManagerLike, VersionStage } from './types.js';
+
+export const DEFAULTS = {
+  ttlMs: 3_600_000,
+  minRefreshIntervalMs: 5_000,
+  maxStaleMs: 3_600_000,
+  retry: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 2_000 },
+  errorBackoff: { baseDelayMs: 1_000, maxDelayMs: 60_000 },
+  versionStage: 'AWSCURRENT' as VersionStage,
+} as const;
+
+export interface ResolvedOptions {
+  secretId: string;
+  client: SecretsManagerLike | undefined;
+  clientConfig: Record<string, unknown> | undefined;
+  ttlMs: number;
+  minRefreshIntervalMs: number;
+  maxStaleMs: number;
+  retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number };
+  errorBackoff: { baseDelayMs: number; maxDelayMs: number };
+  clock: Clock;
+  versionStage: VersionStage;
+  logger: Logger | undefined;
+}
+
+const TOP_KEYS = new Set([
+  'secretId',
+  'client',
+  'clientConfig',
+  'ttlMs',
+  'minRefreshIntervalMs',
+  'maxStaleMs',
+  'retry',
+  'errorBackoff',
+  'clock',
+  'versionStage',
+  'logger',
+]);
+
+const defaultClock: Clock = { now: () => Date.now() };
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Validates options; every problem found is listed in one ConfigurationError. */
+export function resolveOptions(input: unknown): ResolvedOptions {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new ConfigurationError('dbcreds: options must be an object like { secretId: "..." }', { keys: [] });
+  }
+  const o = input as Record<string, unknown>;
+  const problems: Array<[string, string]> = [];
+  const bad = (key: string, why: string) => problems.push([key, why]);
+
+  for (const key of Object.keys(o)) {
+    if (!TOP_KEYS.has(key)) bad(key, 'unknown option');
+  }
+
+  const secretId = o.secretId;
+  if (typeof secretId !== 'string' || secretId.length === 0 || secretId.length > 2048) {
+    bad('secretId', 'must be a non-empty string (name or ARN, ≤ 2048 chars)');
+  }
+
+  if (o.client !== undefined && (o.client === null || typeof (o.client as { send?: unknown }).send !== 'function')) {
+    bad('client', 'must be a SecretsManagerClient (an object with a send() method)');
+  }
+  if (o.clientConfig !== undefined && !isPlainObject(o.clientConfig)) bad('clientConfig', 'must be a plain object');
+  if (o.client !== undefined && o.clientConfig !== undefined) bad('clientConfig', 'give either client or clientConfig');
+
+  const duration = (
+    obj: Record<string, unknown>,
+    key: string,
+    path: string,
+    def: number,
+    opts: { min?: number; allowInfinity?: boolean } = {},
+  ) => {
+    const v = obj[key];
+    if (v === undefined) return def;
+    const min = opts.min ?? 0;
+    if (typeof v !== 'number' || Number.isNaN(v) || v < min || (!Number.isFinite(v) && !opts.allowInfinity)) {
+      bad(path, `must be a number ≥ ${min}${opts.allowInfinity ? ' (Infinity allowed)' : ''} (ms)`);
+      return def;
+    }
+    return v;
+  };
+
+  const ttlMs = duration(o, 'ttlMs', 'ttlMs', DEFAULTS.ttlMs);
+  const minRefreshIntervalMs = duration(
+    o,
+    'minRefreshIntervalMs',
+    'minRefreshIntervalMs',
+    DEFAULTS.minRefreshIntervalMs,
+  );
+  const maxStaleMs = duration(o, 'maxStaleMs', 'maxStaleMs', DEFAULTS.maxStaleMs, { allowInfinity: true });
+
+  const sub = <K extends string>(key: string, allowed: readonly K[]): Record<string, unknown> => {
+    const v = o[key];
+    if (v === undefined) return {};
+    if (!isPlainObject(v)) {
+      bad(key, 'must be a plain object');
+      return {};
+    }
+    for (const k of Object.keys(v)) {
+      if (!(allowed as readonly string[]).includes(k)) bad(`${key}.${k}`, 'unknown option');
+    }
+    return v;
+  };
+  const r = sub('retry', ['maxAttempts', 'baseDelayMs', 'maxDelayMs']);
+  let maxAttempts: number = DEFAULTS.retry.maxAttempts;
+  if (r.maxAttempts !== undefined) {
+    if (
+      typeof r.maxAttempts !== 'number' ||
+      !Number.isInteger(r.maxAttempts) ||
+      r.maxAttempts < 1 ||
+      r.maxAttempts > 20
+    ) {
+      bad('retry.maxAttempts', 'must be an integer in 1..20');
+    } else maxAttempts = r.maxAttempts;
+  }
+  const retry = {
+    maxAttempts,
+    baseDelayMs: duration(r, 'baseDelayMs', 'retry.baseDelayMs', DEFAULTS.retry.baseDelayMs),
+    maxDelayMs: duration(r, 'maxDelayMs', 'retry.maxDelayMs', DEFAULTS.retry.maxDelayMs),
+  };
+  const b = sub('errorBackoff', ['baseDelayMs', 'maxDelayMs']);
+  const errorBackoff = {
+    baseDelayMs: duration(b, 'baseDelayMs', 'errorBackoff.baseDelayMs', DEFAULTS.errorBackoff.baseDelayMs),
+    maxDelayMs: duration(b, 'maxDelayMs', 'errorBackoff.maxDelayMs', DEFAULTS.errorBackoff.maxDelayMs),
+  };
+
+  let clock = defaultClock;
+  if (o.clock !== undefined) {
+    if (o.clock === null || typeof (o.clock as { now?: unknown }).now !== 'function')
+      bad('clock', 'must be { now(): number }');
+    else clock = o.clock as Clock;
+  }
+
+  let versionStage: VersionStage = DEFAULTS.versionStage;
+  if (o.versionStage !== undefined) {
+    if (o.versionStage !== 'AWSCURRENT' && o.versionStage !== 'AWSPENDING')
+      bad('versionStage', "must be 'AWSCURRENT' or 'AWSPENDING'");
+    else versionStage = o.versionStage;
+  }
+
+  let logger: Logger | undefined;
+  if (o.logger !== undefined) {
+    if (o.logger === null || typeof o.logger !== 'object')
+      bad('logger', 'must be an object with debug/info/warn/error methods');
+    else logger = o.logger as Logger;
+  }
+
+  if (problems.length > 0) {
+    const keys = problems.map(([k]) => k);
+    const detail = problems.map(([k, why]) => `${k}: ${why}`).join('; ');
+    throw new ConfigurationError(`dbcreds: invalid credential source options: ${detail}`, { keys });
+  }
+
+  return {
+    secretId: secretId as string,
+    client: o.client as SecretsManagerLike | undefined,
+    clientConfig: o.clientConfig as Record<string, unknown> | undefined,
+    ttlMs,
+    minRefreshIntervalMs,
+    maxStaleMs,
+    retry,
+    errorBackoff,
+    clock,
+    versionStage,
+    logger,
+  };
+}

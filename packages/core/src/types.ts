@@ -1,0 +1,179 @@
+import type {
+  GetSecretValueCommand,
+  GetSecretValueCommandOutput,
+  SecretsManagerClientConfig,
+} from '@aws-sdk/client-secrets-manager';
+
+/** Database engines as normalised from the secret's `engine` field. */
+export type DbEngine = 'mysql' | 'mariadb' | 'postgres' | 'aurora-mysql' | 'aurora-postgresql';
+
+/** Secrets Manager staging label the credentials were read from. */
+export type VersionStage = 'AWSCURRENT' | 'AWSPENDING';
+
+/**
+ * Parsed database credentials from one secret version. `password` is not an own enumerable
+ * property: it is hidden from `JSON.stringify`, `util.inspect`, `String()` and object spread.
+ */
+export interface DbCredentials {
+  readonly username: string;
+  readonly password: string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly dbname?: string;
+  readonly engine?: DbEngine;
+  readonly masterarn?: string;
+  readonly versionId: string;
+  readonly stage: VersionStage;
+}
+
+/** The part of `SecretsManagerClient` core uses. Any object with a compatible `send` works. */
+export interface SecretsManagerLike {
+  send(command: GetSecretValueCommand, options?: unknown): Promise<GetSecretValueCommandOutput>;
+}
+
+/** Optional logger. Receives messages and metadata only (secret id, version ids, error names), never secrets. */
+export interface Logger {
+  debug?(message: string, meta?: Record<string, unknown>): void;
+  info?(message: string, meta?: Record<string, unknown>): void;
+  warn?(message: string, meta?: Record<string, unknown>): void;
+  error?(message: string, meta?: Record<string, unknown>): void;
+}
+
+export interface Clock {
+  /** Milliseconds, monotonic enough for TTL arithmetic (default `Date.now()`). */
+  now(): number;
+}
+
+/** Retries of one GetSecretValue for transient errors (throttling, 5xx, timeouts, connection errors). */
+export interface FetchRetryOptions {
+  /** Total attempts per fetch, including the first (default 3; 1 disables retries). */
+  maxAttempts?: number;
+  /** First backoff delay in ms; doubles per attempt, jittered in [d/2, d] (default 100). */
+  baseDelayMs?: number;
+  /** Cap of one backoff delay in ms (default 2_000). */
+  maxDelayMs?: number;
+}
+
+/** Spacing of fetch attempts after a failed fetch (stale-on-error mode). */
+export interface ErrorBackoffOptions {
+  /** Delay after the first failed fetch in ms; doubles per consecutive failure (default 1_000). */
+  baseDelayMs?: number;
+  /** Cap in ms (default 60_000). */
+  maxDelayMs?: number;
+}
+
+export interface CredentialSourceOptions {
+  /** Secret name or ARN. Required. */
+  secretId: string;
+  /** Bring your own client (anything with `send`). Not destroyed by `close()`. */
+  client?: SecretsManagerLike;
+  /** Config for a client core creates (and destroys on `close()`). Defaults `maxAttempts` to 1: core retries. */
+  clientConfig?: SecretsManagerClientConfig;
+  /** Cache TTL in ms (default 3_600_000). Each fetch expires at a random point in [ttl/2, ttl]. 0 = always fetch. */
+  ttlMs?: number;
+  /** Minimum spacing in ms of refreshes that found nothing new (default 5_000). */
+  minRefreshIntervalMs?: number;
+  /** How long past its expiry a cached value may be served while fetches fail, in ms (default 3_600_000; Infinity allowed). */
+  maxStaleMs?: number;
+  /** Retries of transient GetSecretValue errors within one fetch. */
+  retry?: FetchRetryOptions;
+  /** Backoff between fetch attempts after a failed fetch. */
+  errorBackoff?: ErrorBackoffOptions;
+  /** Time source for TTL/backoff arithmetic (default `{ now: Date.now }`). */
+  clock?: Clock;
+  /** Stage to read (default 'AWSCURRENT'). The AWSPENDING fallback applies only to AWSCURRENT. */
+  versionStage?: VersionStage;
+  /** Optional logger; never receives secret values. */
+  logger?: Logger;
+}
+
+export type RefreshReason = 'initial' | 'expired' | 'refresh';
+
+export interface RefreshedEvent {
+  secretId: string;
+  versionId: string;
+  stage: VersionStage;
+  /** True when the cached version changed. */
+  changed: boolean;
+  reason: RefreshReason;
+}
+
+export interface RotatedEvent {
+  secretId: string;
+  previousVersionId: string;
+  versionId: string;
+  previousStage: VersionStage;
+  stage: VersionStage;
+  usernameChanged: boolean;
+}
+
+export interface FallbackEvent {
+  secretId: string;
+  /** The version that was rejected and is still the configured stage (or the pending one rejected). */
+  rejectedVersionId: string;
+  versionId: string;
+  /** Stage now served: 'AWSPENDING' while AWSCURRENT is still the rejected version, or 'AWSCURRENT' when the pending fallback was rejected. */
+  stage: VersionStage;
+}
+
+export interface ErrorEvent {
+  secretId: string;
+  error: Error;
+  /** True when a cached (stale) value keeps being served. */
+  servingStale: boolean;
+  consecutiveFailures: number;
+  /** Next fetch attempt not before this many ms. */
+  retryInMs: number;
+}
+
+export interface CredentialSourceEvents {
+  refreshed: RefreshedEvent;
+  rotated: RotatedEvent;
+  fallback: FallbackEvent;
+  error: ErrorEvent;
+}
+
+export type CredentialSourceEventName = keyof CredentialSourceEvents;
+
+export interface CredentialSourceStats {
+  /** get() answered from cache (fresh or stale). */
+  hits: number;
+  /** get() that had to wait for a fetch. */
+  misses: number;
+  /** GetSecretValue calls, retries included. */
+  fetches: number;
+  /** refresh() calls. */
+  refreshes: number;
+  /** refresh() calls answered from cache by the rate limit. */
+  rateLimited: number;
+  /** Times the AWSPENDING (or back to AWSCURRENT) fallback was taken. */
+  fallbacks: number;
+  /** Failed fetches (after retries). */
+  errors: number;
+  /** Calls answered with a stale value because fetching failed. */
+  staleServed: number;
+  /** Version changes observed. */
+  rotations: number;
+  versionId: string | undefined;
+  stage: VersionStage | undefined;
+  /** Clock time of the last successful fetch, ms. */
+  fetchedAt: number | undefined;
+  /** Clock time at which the cached value expires, ms. */
+  expiresAt: number | undefined;
+}
+
+export interface CredentialSource {
+  readonly secretId: string;
+  /** Cached credentials; fetches on miss/expiry (single-flight). */
+  get(): Promise<DbCredentials>;
+  /** Compare-and-refresh: pass the credentials the server rejected. Single-flight, rate-limited, AWSPENDING fallback. */
+  refresh(rejected?: DbCredentials): Promise<DbCredentials>;
+  /** get() → attempt; on an auth error refresh(creds) → attempt once more; a second failure is rethrown unchanged. */
+  withAuthRetry<T>(attempt: (creds: DbCredentials) => Promise<T>): Promise<T>;
+  on<E extends CredentialSourceEventName>(event: E, listener: (payload: CredentialSourceEvents[E]) => void): this;
+  off<E extends CredentialSourceEventName>(event: E, listener: (payload: CredentialSourceEvents[E]) => void): this;
+  once<E extends CredentialSourceEventName>(event: E, listener: (payload: CredentialSourceEvents[E]) => void): this;
+  stats(): CredentialSourceStats;
+  /** Clears timers, rejects further calls, destroys the client if core created it. Idempotent. */
+  close(): void;
+}
