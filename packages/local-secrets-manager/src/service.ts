@@ -291,10 +291,10 @@ export class SecretsService {
   }
 
   private putSecretValue(x: Input): unknown {
-    const secret = this.liveSecret(str(x, 'SecretId')!);
     const token = str(x, 'ClientRequestToken');
     if (token === undefined) throw invalidRequest(MISSING_TOKEN);
     checkToken(token);
+    const secret = this.liveSecret(str(x, 'SecretId')!);
     const rotationToken = str(x, 'RotationToken');
     if (rotationToken !== undefined && !/^[a-zA-Z0-9-]{36,256}$/.test(rotationToken)) {
       throw invalidParameter('RotationToken must be 36-256 characters from [a-zA-Z0-9-].');
@@ -306,13 +306,13 @@ export class SecretsService {
   }
 
   private updateSecret(x: Input): unknown {
-    const secret = this.liveSecret(str(x, 'SecretId')!);
     const token = str(x, 'ClientRequestToken');
     const value = readValue(x, false);
     const description = str(x, 'Description');
     const kmsKeyId = str(x, 'KmsKeyId');
     if (value && token === undefined) throw invalidRequest(MISSING_TOKEN);
     if (token !== undefined) checkToken(token);
+    const secret = this.liveSecret(str(x, 'SecretId')!);
     let changed = false;
     if (description !== undefined) {
       secret.description = description;
