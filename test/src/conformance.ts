@@ -1,5 +1,564 @@
-export const SCENARIOS = [] as const;
-export function runConformanceSuite(): void {}
-export type ConformanceClient = unknown;
-export type ConformanceContext = unknown;
-export type ConformanceSuiteOptions = unknown;
+/**
+ * The conformance suite every adapter runs (in the spirit of Auth.js's `runBasicTests`): real
+ * PostgreSQL (scram) and MariaDB, the local Secrets Manager over HTTP, an admin side channel.
+ * Each scenario proves the server rejects the old credentials before asserting recovery, and
+ * asserts zero failed queries and a bound on GetSecretValue calls.
+ */
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  type CredentialSource,
+  type CredentialSourceOptions,
+  createCredentialSource,
+  type DbCredentials,
+  isAuthError,
+} from '@dbcreds/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Admin, createAdmin, randomPassword, type UserCreds } from './admin.js';
+import {
+  dbSecretFor,
+  moveCurrent,
+  putDbSecret,
+  startTestSecretsManager,
+  type TestSecretsManager,
+  uniqueSecretName,
+} from './secrets.js';
+import { ENGINES, type EngineName, serverFor } from './servers.js';
+
+/** What an adapter's test wraps: one round trip through the library's own API. */
+export interface ConformanceClient {
+  /** One query through the library's normal query API; resolves to `current_user` (MySQL: `CURRENT_USER()`). */
+  query(): Promise<string>;
+  /** Runs `body` inside one transaction (BEGIN … COMMIT) through the library's transaction API. */
+  transaction(body: (query: () => Promise<string>) => Promise<void>): Promise<void>;
+  /** Ends the pool / ORM. Must not close `ctx.source` (the suite does). */
+  close(): Promise<void>;
+}
+
+export interface ConformanceContext {
+  engine: EngineName;
+  /** Configured on this scenario's secret (options chosen by the scenario). Pass it to the library. */
+  source: CredentialSource;
+  /** Another source on the same secret, e.g. to test the adapter's handling of source options. Closed by the suite. */
+  createSource(overrides?: Omit<Partial<CredentialSourceOptions>, 'secretId' | 'client'>): CredentialSource;
+  /** The same secret as options (`{ secretId, client }`), for adapters that accept source options. */
+  sourceOptions: { secretId: string; client: SecretsManagerClient };
+  host: string;
+  port: number;
+  database: string;
+  /** Use as the pool's idle timeout, in ms (connections must churn: idle ones close after this). */
+  idleTimeoutMs: number;
+  /** Use as the pool's maximum size (the burst scenario opens this many connections at once). */
+  maxConnections: number;
+}
+
+export interface ConformanceSuiteOptions {
+  /** Shown in the describe title, e.g. '@dbcreds/pg'. */
+  name: string;
+  /** Default: ENGINES (PostgreSQL-scram and MariaDB). */
+  engines?: EngineName[];
+  create(ctx: ConformanceContext): Promise<ConformanceClient>;
+  /** Scenario numbers expected to FAIL (run with `it.fails`): for the naive-pool honesty test. */
+  expectFailures?: number[];
+  /** Scenario numbers to run (default: all, see SCENARIOS). */
+  scenarios?: number[];
+}
+
+/** Scenario numbers and titles. */
+export const SCENARIOS = {
+  1: 'steady state: churning pool, one GetSecretValue',
+  2: 'single-user rotation completed under concurrent load',
+  3: 'rotation window: new password only in AWSPENDING',
+  4: 'alternating users: new connections use the new user',
+  5: 'burst: 50 concurrent new connections refused at once, one refresh',
+  6: 'credentials wrong everywhere: original auth error after one retry, rate-limited',
+  7: 'non-credential rejection: original error, retried at most once, no hammering',
+  8: 'Secrets Manager unreachable while the cache is warm',
+  9: 'transactions in flight across a rotation complete',
+} as const;
+
+const IDLE_TIMEOUT_MS = 100;
+const MAX_CONNECTIONS = 50;
+const BURST = 50;
+const SCENARIO_TIMEOUT_MS = 45_000;
+
+export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
+  const engines = opts.engines ?? ENGINES;
+  const wanted = new Set(opts.scenarios ?? Object.keys(SCENARIOS).map(Number));
+  const failing = new Set(opts.expectFailures ?? []);
+
+  describe.each(engines)(`${opts.name} conformance on %s`, (engine) => {
+    let admin: Admin;
+    beforeAll(async () => {
+      admin = await createAdmin(engine);
+    });
+    afterAll(async () => {
+      await admin?.close();
+    });
+
+    const scenario = (n: keyof typeof SCENARIOS, body: (s: Scenario) => Promise<void>, sourceOpts?: SourceOpts) => {
+      if (!wanted.has(n)) return;
+      const title = `${n}. ${SCENARIOS[n]}`;
+      const run = async () => {
+        const s = await Scenario.start(engine, admin, opts.create, sourceOpts ?? {});
+        try {
+          await body(s);
+        } finally {
+          await s.dispose();
+        }
+      };
+      if (failing.has(n)) it.fails(title, run, SCENARIO_TIMEOUT_MS);
+      else it(title, run, SCENARIO_TIMEOUT_MS);
+    };
+
+    scenario(1, async (s) => {
+      const users: string[] = [];
+      for (let round = 0; round < 4; round++) {
+        users.push(...(await Promise.all(Array.from({ length: 8 }, () => s.client.query()))));
+        // Idle connections close: the next round opens new ones.
+        await s.waitForNoSessions(s.user.username);
+      }
+      expect(users.map(bareUser)).toEqual(Array(32).fill(s.user.username));
+      expect(s.getSecretValueCalls()).toBe(1);
+    });
+
+    scenario(
+      2,
+      async (s) => {
+        const load = new Load(s.client, 4);
+        await load.until(20);
+        // The four steps of single-user rotation, under load.
+        const next = { username: s.user.username, password: randomPassword() };
+        const pendingId = await putDbSecret(s.sm.client, s.secretId, dbSecretFor(engine, next), ['AWSPENDING']);
+        await admin.setPassword(next.username, next.password);
+        await admin.expectLoginRejected(s.user);
+        await admin.expectLoginAccepted(next);
+        await moveCurrent(s.sm.client, s.secretId, pendingId);
+        // Kill every session (between queries: a kill mid-query fails that query by design).
+        await load.pause();
+        const killed = await admin.killSessions(s.user.username);
+        await sleep(50);
+        load.resume();
+        const before = load.ok;
+        await load.until(before + 60);
+        const result = await load.stop();
+        expect(result.failures).toEqual([]);
+        expect(killed).toBeGreaterThanOrEqual(1);
+        expect(s.source.stats().versionId).toBe(pendingId);
+        // initial read + at most one refresh (AWSCURRENT, + AWSPENDING if it ran in the window)
+        expect(s.getSecretValueCalls()).toBeLessThanOrEqual(3);
+      },
+      { minRefreshIntervalMs: 200 },
+    );
+
+    scenario(3, async (s) => {
+      await s.warm(4);
+      const next = { username: s.user.username, password: randomPassword() };
+      const pendingId = await putDbSecret(s.sm.client, s.secretId, dbSecretFor(engine, next), ['AWSPENDING']);
+      await admin.setPassword(next.username, next.password); // setSecret done, finishSecret not yet
+      await admin.expectLoginRejected(s.user);
+      await admin.killSessions(s.user.username);
+      await sleep(50);
+      s.sm.sm.resetCounters();
+      const results = await settle(Array.from({ length: 20 }, () => s.client.query()));
+      expect(results.failures).toEqual([]);
+      expect(results.values.map(bareUser)).toEqual(Array(20).fill(s.user.username));
+      // AWSCURRENT re-read (still the rejected version) + AWSPENDING
+      expect(s.getSecretValueCalls()).toBeLessThanOrEqual(2);
+      expect(s.source.stats().fallbacks).toBeGreaterThanOrEqual(1);
+      // finishSecret: the pending version becomes current; nothing breaks, no extra reads needed.
+      await moveCurrent(s.sm.client, s.secretId, pendingId);
+      await admin.killSessions(s.user.username);
+      await sleep(50);
+      const after = await settle(Array.from({ length: 10 }, () => s.client.query()));
+      expect(after.failures).toEqual([]);
+      expect(s.getSecretValueCalls()).toBeLessThanOrEqual(2);
+    });
+
+    scenario(
+      4,
+      async (s) => {
+        await s.warm(4);
+        const started = Date.now();
+        const b = { username: `${s.user.username}_b`, password: randomPassword() };
+        await admin.cloneUser(s.user.username, b.username, b.password);
+        await putDbSecret(s.sm.client, s.secretId, dbSecretFor(engine, b));
+        await admin.expectLoginAccepted(s.user); // alternating: the old user still works
+        await admin.expectLoginAccepted(b);
+        expect(bareUser(await s.client.query())).toBe(s.user.username); // old connections keep working
+        await sleep(TTL_SHORT_MS + 50); // cache TTL elapsed
+        await admin.killSessions(s.user.username); // only to force new connections (A still valid)
+        await sleep(50);
+        const results = await settle(Array.from({ length: 10 }, () => s.client.query()));
+        expect(results.failures).toEqual([]);
+        expect(results.values.map(bareUser)).toEqual(Array(10).fill(b.username));
+        const elapsed = Date.now() - started;
+        // initial + one re-read per TTL expiry (each expiry lands in [ttl/2, ttl])
+        expect(s.getSecretValueCalls()).toBeGreaterThanOrEqual(2);
+        expect(s.getSecretValueCalls()).toBeLessThanOrEqual(2 + Math.ceil(elapsed / (TTL_SHORT_MS / 2)));
+        await admin.dropUser(b.username);
+      },
+      { ttlMs: TTL_SHORT_MS },
+    );
+
+    scenario(
+      5,
+      async (s) => {
+        await s.warm(1);
+        const next = { username: s.user.username, password: randomPassword() };
+        await admin.setPassword(next.username, next.password);
+        await putDbSecret(s.sm.client, s.secretId, dbSecretFor(engine, next));
+        await admin.expectLoginRejected(s.user);
+        await admin.killSessions(s.user.username);
+        await sleep(50);
+        s.sm.sm.resetCounters();
+        const results = await settle(Array.from({ length: BURST }, () => s.client.query()));
+        expect(results.failures).toEqual([]);
+        expect(s.getSecretValueCalls()).toBeGreaterThanOrEqual(1);
+        expect(s.getSecretValueCalls()).toBeLessThanOrEqual(2);
+        expect(s.source.stats().refreshes).toBeGreaterThanOrEqual(1);
+      },
+      { minRefreshIntervalMs: 1_000 },
+    );
+
+    scenario(
+      6,
+      async (s) => {
+        await s.warm(1);
+        await admin.setPassword(s.user.username, randomPassword()); // in no secret version
+        await admin.expectLoginRejected(s.user);
+        await admin.killSessions(s.user.username);
+        await sleep(50);
+        s.sm.sm.resetCounters();
+        const started = Date.now();
+        s.attempts = 0;
+        const first = await captureError(s.client.query());
+        expect(isAuthError(first)).toBe(true);
+        expect(reachableCodes(first)).toContain(authCode(engine));
+        expect(s.attempts).toBe(2); // exactly one retry
+        for (let i = 0; i < 100; i++) {
+          const err = await captureError(s.client.query());
+          expect(reachableCodes(err)).toContain(authCode(engine));
+        }
+        const elapsed = Date.now() - started;
+        expect(s.attempts).toBeLessThanOrEqual(2 * 101);
+        // a fruitless refresh costs 2 calls (AWSCURRENT + AWSPENDING), at most one per minRefreshIntervalMs
+        expect(s.getSecretValueCalls()).toBeLessThanOrEqual(2 * (1 + Math.ceil(elapsed / MIN_REFRESH_MS)));
+      },
+      { minRefreshIntervalMs: MIN_REFRESH_MS },
+    );
+
+    scenario(
+      7,
+      async (s) => {
+        await s.warm(1);
+        await admin.setLogin(s.user.username, false);
+        const expected = engine === 'postgres' ? '28000' : 4151; // NOLOGIN / ACCOUNT LOCK
+        await admin.expectLoginRejected(s.user, { code: expected });
+        await admin.killSessions(s.user.username);
+        await sleep(50);
+        s.sm.sm.resetCounters();
+        const started = Date.now();
+        s.attempts = 0;
+        const first = await captureError(s.client.query());
+        expect(reachableCodes(first)).toContain(expected);
+        // PostgreSQL 28000 is classified as auth (could be pg_hba): retried once; ACCOUNT LOCK is not.
+        expect(s.attempts).toBe(isAuthError(first) ? 2 : 1);
+        for (let i = 0; i < 20; i++) expect(reachableCodes(await captureError(s.client.query()))).toContain(expected);
+        const elapsed = Date.now() - started;
+        expect(s.attempts).toBeLessThanOrEqual(2 * 21);
+        expect(s.getSecretValueCalls()).toBeLessThanOrEqual(2 * (1 + Math.ceil(elapsed / MIN_REFRESH_MS)));
+        // Once the account is usable again, the same client recovers.
+        await admin.setLogin(s.user.username, true);
+        expect(bareUser(await s.client.query())).toBe(s.user.username);
+      },
+      { minRefreshIntervalMs: MIN_REFRESH_MS },
+    );
+
+    scenario(
+      8,
+      async (s) => {
+        await s.warm(2);
+        await s.sm.close(); // Secrets Manager gone
+        await sleep(TTL_SHORT_MS + 50); // cache expired: the library must try, fail, and serve stale
+        await admin.killSessions(s.user.username);
+        await sleep(50);
+        const users: string[] = [];
+        for (let round = 0; round < 3; round++) {
+          const r = await settle(Array.from({ length: 10 }, () => s.client.query()));
+          expect(r.failures).toEqual([]);
+          users.push(...r.values);
+          await admin.killSessions(s.user.username);
+          await sleep(50);
+        }
+        expect(users.map(bareUser)).toEqual(Array(30).fill(s.user.username));
+        expect(s.source.stats().errors).toBeGreaterThanOrEqual(1); // the outage was actually hit
+      },
+      { ttlMs: TTL_SHORT_MS, retry: { maxAttempts: 1 }, errorBackoff: { baseDelayMs: 200, maxDelayMs: 1_000 } },
+    );
+
+    scenario(
+      9,
+      async (s) => {
+        await s.warm(3);
+        let release!: () => void;
+        const gate = new Promise<void>((r) => {
+          release = r;
+        });
+        let inside = 0;
+        const seen: string[] = [];
+        const hold = (): Promise<void> =>
+          s.client.transaction(async (q) => {
+            seen.push(await q());
+            inside++;
+            await gate;
+            seen.push(await q());
+          });
+        const held = settle(Array.from({ length: 3 }, hold));
+        await waitFor(() => inside === 3, 10_000, 'three transactions to start');
+        // A full single-user rotation while they are open.
+        const next = { username: s.user.username, password: randomPassword() };
+        const pendingId = await putDbSecret(s.sm.client, s.secretId, dbSecretFor(engine, next), ['AWSPENDING']);
+        await admin.setPassword(next.username, next.password);
+        await admin.expectLoginRejected(s.user);
+        await moveCurrent(s.sm.client, s.secretId, pendingId);
+        // More transactions need new connections (the pooled ones are checked out).
+        const fresh = await settle(
+          Array.from({ length: 3 }, () =>
+            s.client.transaction(async (q) => {
+              seen.push(await q());
+            }),
+          ),
+        );
+        release();
+        const old = await held;
+        expect(old.failures).toEqual([]);
+        expect(fresh.failures).toEqual([]);
+        expect(seen.map(bareUser)).toEqual(Array(9).fill(s.user.username));
+        expect(s.getSecretValueCalls()).toBeLessThanOrEqual(3);
+      },
+      { minRefreshIntervalMs: 200 },
+    );
+  });
+}
+
+const TTL_SHORT_MS = 400;
+const MIN_REFRESH_MS = 500;
+
+type SourceOpts = Omit<Partial<CredentialSourceOptions>, 'secretId' | 'client'>;
+
+/** Per-scenario fixture: user, secret, local SM, source (instrumented), the adapter's client. */
+class Scenario {
+  /** Calls of the adapter's attempt function inside `source.withAuthRetry` (each = one login try). */
+  attempts = 0;
+  client!: ConformanceClient;
+  private readonly extraSources: CredentialSource[] = [];
+
+  private constructor(
+    readonly engine: EngineName,
+    readonly admin: Admin,
+    readonly sm: TestSecretsManager,
+    readonly user: UserCreds,
+    readonly secretId: string,
+    readonly source: CredentialSource,
+  ) {}
+
+  static async start(
+    engine: EngineName,
+    admin: Admin,
+    create: ConformanceSuiteOptions['create'],
+    sourceOpts: SourceOpts,
+  ): Promise<Scenario> {
+    const sm = await startTestSecretsManager();
+    const user = await admin.createUser({ prefix: 'conf' });
+    const secretId = uniqueSecretName('conformance');
+    await putDbSecret(sm.client, secretId, dbSecretFor(engine, user));
+    const source = createCredentialSource({ secretId, client: sm.client, ...sourceOpts });
+    const s = new Scenario(engine, admin, sm, user, secretId, source);
+    s.instrument();
+    sm.sm.resetCounters();
+    const server = serverFor(engine);
+    s.client = await create({
+      engine,
+      source,
+      createSource: (overrides = {}) => {
+        const extra = createCredentialSource({ secretId, client: sm.client, ...sourceOpts, ...overrides });
+        s.extraSources.push(extra);
+        return extra;
+      },
+      sourceOptions: { secretId, client: sm.client },
+      host: server.host,
+      port: server.port,
+      database: server.database,
+      idleTimeoutMs: IDLE_TIMEOUT_MS,
+      maxConnections: MAX_CONNECTIONS,
+    });
+    return s;
+  }
+
+  /** Counts login attempts: wraps the attempt function the adapter hands to withAuthRetry. */
+  private instrument(): void {
+    const original = this.source.withAuthRetry.bind(this.source);
+    const counted = <T>(attempt: (creds: DbCredentials) => Promise<T>): Promise<T> =>
+      original((creds) => {
+        this.attempts++;
+        return attempt(creds);
+      });
+    Object.defineProperty(this.source, 'withAuthRetry', { value: counted, configurable: true, writable: true });
+  }
+
+  getSecretValueCalls(): number {
+    return this.sm.sm.callCount('GetSecretValue');
+  }
+
+  async warm(n: number): Promise<void> {
+    const users = await Promise.all(Array.from({ length: n }, () => this.client.query()));
+    expect(users.map(bareUser)).toEqual(Array(n).fill(this.user.username));
+  }
+
+  async waitForNoSessions(username: string, timeoutMs = 5_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while ((await this.admin.countSessions(username)) > 0) {
+      if (Date.now() > deadline) {
+        throw new Error(`idle connections of ${username} did not close within ${timeoutMs} ms (use ctx.idleTimeoutMs)`);
+      }
+      await sleep(IDLE_TIMEOUT_MS / 2);
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await this.client?.close().catch(() => {});
+    this.source.close();
+    for (const s of this.extraSources) s.close();
+    await this.sm.close();
+    await this.admin.dropUser(this.user.username);
+  }
+}
+
+/** Concurrent query workers that record every failure. */
+class Load {
+  ok = 0;
+  private readonly failures: unknown[] = [];
+  private readonly workers: Promise<void>[];
+  private stopped = false;
+  private gate: Promise<void> | undefined;
+  private openGate: (() => void) | undefined;
+  private inFlight = 0;
+
+  constructor(
+    private readonly client: ConformanceClient,
+    concurrency: number,
+  ) {
+    this.workers = Array.from({ length: concurrency }, () => this.work());
+  }
+
+  private async work(): Promise<void> {
+    while (!this.stopped) {
+      if (this.gate) {
+        await this.gate;
+        continue;
+      }
+      this.inFlight++;
+      try {
+        await this.client.query();
+        this.ok++;
+      } catch (err) {
+        this.failures.push(err);
+      } finally {
+        this.inFlight--;
+      }
+      await sleep(Math.random() * 5);
+    }
+  }
+
+  async until(ok: number, timeoutMs = 15_000): Promise<void> {
+    await waitFor(() => this.ok >= ok || this.failures.length > 0, timeoutMs, `${ok} successful queries`);
+  }
+
+  /** Stops issuing queries and waits for the in-flight ones. */
+  async pause(): Promise<void> {
+    this.gate = new Promise((r) => {
+      this.openGate = r;
+    });
+    await waitFor(() => this.inFlight === 0, 15_000, 'in-flight queries to finish');
+  }
+
+  resume(): void {
+    const open = this.openGate;
+    this.gate = undefined;
+    open?.();
+  }
+
+  async stop(): Promise<{ ok: number; failures: string[] }> {
+    this.stopped = true;
+    this.resume();
+    await Promise.all(this.workers);
+    return { ok: this.ok, failures: this.failures.map(describeError) };
+  }
+}
+
+async function settle<T>(promises: Promise<T>[]): Promise<{ values: T[]; failures: string[] }> {
+  const results = await Promise.allSettled(promises);
+  const values: T[] = [];
+  const failures: string[] = [];
+  for (const r of results) {
+    if (r.status === 'fulfilled') values.push(r.value);
+    else failures.push(describeError(r.reason));
+  }
+  return { values, failures };
+}
+
+async function captureError(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected the query to fail, but it succeeded');
+}
+
+/** Every `code`/`errno` reachable through cause/original/parent/driverError/errors chains. */
+export function reachableCodes(err: unknown): Array<string | number> {
+  const out: Array<string | number> = [];
+  const seen = new Set<object>();
+  const queue: unknown[] = [err];
+  while (queue.length > 0 && seen.size < 50) {
+    const node = queue.shift();
+    if (node === null || typeof node !== 'object' || seen.has(node)) continue;
+    seen.add(node);
+    const e = node as Record<string, unknown>;
+    for (const key of ['code', 'errno', 'originalCode'] as const) {
+      const v = e[key];
+      if (typeof v === 'string' || typeof v === 'number') out.push(v);
+    }
+    for (const key of ['cause', 'original', 'parent', 'driverError', 'originalError', 'error']) queue.push(e[key]);
+    if (Array.isArray(e.errors)) queue.push(...e.errors);
+  }
+  return out;
+}
+
+function describeError(err: unknown): string {
+  const codes = reachableCodes(err);
+  const msg = err instanceof Error ? err.message : String(err);
+  return `${codes.join('/')}: ${msg}`;
+}
+
+function authCode(engine: EngineName): string | number {
+  return engine === 'postgres' ? '28P01' : 1045;
+}
+
+/** `user@%` (MySQL CURRENT_USER()) → `user`. */
+function bareUser(u: string): string {
+  return String(u).split('@')[0]!;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(5);
+  }
+}

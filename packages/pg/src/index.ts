@@ -1,1 +1,155 @@
-export {};
+/**
+ * A `pg.Pool` whose new connections take user and password from a CredentialSource, refreshing
+ * the secret and retrying once when the server rejects them (core's `withAuthRetry`).
+ */
+import {
+  ConfigurationError,
+  type CredentialSource,
+  type CredentialSourceOptions,
+  type DbCredentials,
+  isCredentialSource,
+  resolveCredentialSource,
+} from '@dbcreds/core';
+import pg from 'pg';
+
+/** pg.PoolConfig without the keys that would override the secret. */
+export type RetryingPoolConfig = Omit<pg.PoolConfig, 'user' | 'password' | 'connectionString'>;
+
+type ConnectCallback = (
+  err: Error | undefined,
+  client: pg.PoolClient | undefined,
+  done: (release?: any) => void,
+) => void;
+
+/** The part of a pg-pool a retry needs: `connect()` (promise form) and the options new clients copy. */
+export interface PgPoolLike {
+  connect(): Promise<pg.PoolClient>;
+  options: { user?: string; password?: unknown; host?: string; port?: number; database?: string };
+}
+
+interface Placement {
+  /** Also copy the secret's host/port/dbname when the pool config has none. */
+  host: boolean;
+  port: boolean;
+  database: boolean;
+}
+
+const FORBIDDEN = ['user', 'password', 'connectionString'] as const;
+const NOOP = (): void => {};
+
+/** Writes the credentials into the options object pg-pool passes to every new Client. */
+function applyCredentials(pool: PgPoolLike, creds: DbCredentials, from: Placement): void {
+  const o = pool.options;
+  o.user = creds.username;
+  // Not enumerable, like pg-pool does for a configured password: hidden from console.log/JSON.
+  Object.defineProperty(o, 'password', {
+    value: creds.password,
+    enumerable: false,
+    writable: true,
+    configurable: true,
+  });
+  if (from.host && creds.host !== undefined) o.host = creds.host;
+  if (from.port && creds.port !== undefined) o.port = creds.port;
+  if (from.database && creds.dbname !== undefined) o.database = creds.dbname;
+}
+
+/** One acquisition: credentials from the source, `connectOnce()`, refresh and retry once on an auth error. */
+function retryingConnect(
+  pool: PgPoolLike,
+  source: CredentialSource,
+  connectOnce: () => Promise<pg.PoolClient>,
+  from: Placement,
+): Promise<pg.PoolClient> {
+  return source.withAuthRetry((creds) => {
+    applyCredentials(pool, creds, from);
+    return connectOnce();
+  });
+}
+
+function settle(p: Promise<pg.PoolClient>, cb: ConnectCallback): void {
+  // Call back outside the promise chain: an exception in the callback must not become a rejection.
+  p.then(
+    (client) => process.nextTick(cb, undefined, client, client.release.bind(client)),
+    (err: Error) => process.nextTick(cb, err, undefined, NOOP),
+  );
+}
+
+/**
+ * Makes an existing pg-pool-like object (e.g. the pool MikroORM or Prisma created) take its
+ * credentials from `source`: replaces `pool.connect` on the instance. `pool.query` goes through
+ * `connect`, so it is covered too. Returns the pool.
+ */
+export function installRetry<P extends PgPoolLike>(pool: P, source: CredentialSource): P {
+  const original = pool.connect.bind(pool) as (cb?: ConnectCallback) => Promise<pg.PoolClient> | undefined;
+  const from: Placement = { host: false, port: false, database: false };
+  const connect = (cb?: ConnectCallback): Promise<pg.PoolClient> | undefined => {
+    const p = retryingConnect(pool, source, () => original() as Promise<pg.PoolClient>, from);
+    if (!cb) return p;
+    settle(p, cb);
+    return undefined;
+  };
+  Object.defineProperty(pool, 'connect', { value: connect, writable: true, configurable: true });
+  return pool;
+}
+
+/**
+ * `pg.Pool` (instanceof holds) that reads user/password from the source for every new
+ * connection. It listens to its own 'error' event, so an idle client killed by the server (as
+ * rotations and failovers do) does not crash the process; add your own listener to log them.
+ */
+export class RetryingPool extends pg.Pool {
+  readonly source: CredentialSource;
+  readonly #ownsSource: boolean;
+  readonly #from: Placement;
+
+  constructor(source: CredentialSource | CredentialSourceOptions, config: RetryingPoolConfig = {}) {
+    const bad = FORBIDDEN.filter((k) => config !== null && typeof config === 'object' && k in config);
+    if (bad.length > 0) {
+      throw new ConfigurationError(
+        `@dbcreds/pg: ${bad.join(', ')} must not be set: user and password come from the secret ` +
+          '(and a connectionString would silently override them). Use host/port/database instead.',
+        { keys: bad },
+      );
+    }
+    const owns = !isCredentialSource(source);
+    const resolved = resolveCredentialSource(source);
+    super(config);
+    this.source = resolved;
+    this.#ownsSource = owns;
+    this.#from = {
+      host: config.host === undefined,
+      port: config.port === undefined,
+      database: config.database === undefined,
+    };
+    this.on('error', NOOP);
+  }
+
+  override connect(): Promise<pg.PoolClient>;
+  override connect(callback: ConnectCallback): void;
+  override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | undefined {
+    const p = retryingConnect(this, this.source, () => super.connect(), this.#from);
+    if (!callback) return p;
+    settle(p, callback);
+    return undefined;
+  }
+
+  override end(): Promise<void>;
+  override end(callback: () => void): void;
+  override end(callback?: () => void): Promise<void> | undefined {
+    // A source the pool created is the pool's to close; a source passed in is the caller's.
+    if (this.#ownsSource) this.source.close();
+    if (callback) {
+      super.end(callback);
+      return undefined;
+    }
+    return super.end();
+  }
+}
+
+/** `new RetryingPool(source, config)`. `source`: a CredentialSource or its options (then the pool owns it). */
+export function createPool(
+  source: CredentialSource | CredentialSourceOptions,
+  config: RetryingPoolConfig = {},
+): RetryingPool {
+  return new RetryingPool(source, config);
+}
