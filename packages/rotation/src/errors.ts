@@ -1,3 +1,5 @@
+import { DbCredsError } from '@dbcreds/core';
+
 /** Where in the rotation an error happened. */
 export interface RotationErrorContext {
   step?: string;
@@ -5,13 +7,25 @@ export interface RotationErrorContext {
   cause?: unknown;
 }
 
-/** Base class of every error this package throws. Messages never contain passwords. */
-export class RotationError extends Error {
+const CODES: Record<string, string> = {
+  RotationConfigurationError: 'DBCREDS_ROTATION_CONFIGURATION',
+  RotationStateError: 'DBCREDS_ROTATION_STATE',
+  SecretValueError: 'DBCREDS_ROTATION_SECRET_VALUE',
+  SecretsManagerCallError: 'DBCREDS_ROTATION_SECRETS_MANAGER',
+  DatabaseLoginError: 'DBCREDS_ROTATION_DB_LOGIN',
+  DatabaseStatementError: 'DBCREDS_ROTATION_DB_STATEMENT',
+};
+
+/**
+ * Base class of every error this package throws (a core `DbCredsError`, `code` DBCREDS_ROTATION_*).
+ * Messages never contain passwords; `cause` is the SDK error or a ScrubbedDriverError.
+ */
+export class RotationError extends DbCredsError {
   readonly step: string | undefined;
   readonly secretId: string | undefined;
   constructor(message: string, context: RotationErrorContext = {}) {
-    super(message, context.cause === undefined ? undefined : { cause: context.cause });
-    this.name = new.target.name;
+    const prefix = context.step ? `[${context.step}] ` : '';
+    super(`${prefix}${message}`, { cause: context.cause, code: CODES[new.target.name] ?? 'DBCREDS_ROTATION' });
     this.step = context.step;
     this.secretId = context.secretId;
   }

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mysqlDriver } from './engines/mysql.js';
 import { postgresDriver } from './engines/postgres.js';
-import type { DbSession, EngineDriver } from './engines/types.js';
+import type { DbAccount, DbSession, EngineDriver } from './engines/types.js';
 import {
   DatabaseLoginError,
   DatabaseStatementError,
@@ -19,13 +19,7 @@ import {
   SecretValueError,
 } from './errors.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
-import {
-  alternateUsername,
-  checkUsernameLength,
-  type EngineFamily,
-  engineFamily,
-  parseDbSecret,
-} from './secret.js';
+import { alternateUsername, checkUsernameLength, type EngineFamily, engineFamily, parseDbSecret } from './secret.js';
 import type { DbSecretValue, RotationEvent, RotationHandlerOptions, RotationLogger, RotationStep } from './types.js';
 
 const STEPS: readonly RotationStep[] = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'];
@@ -71,7 +65,9 @@ class Rotation {
     }
     const fields = { step, secretId, token };
     // Entry guards, as the AWS templates.
-    const meta = await this.sm('DescribeSecret', () => this.client.send(new DescribeSecretCommand({ SecretId: secretId })));
+    const meta = await this.sm('DescribeSecret', () =>
+      this.client.send(new DescribeSecretCommand({ SecretId: secretId })),
+    );
     if (meta.RotationEnabled === false) {
       throw new RotationStateError('rotation is not enabled for this secret', this.ctx);
     }
@@ -188,8 +184,12 @@ class Rotation {
       );
     }
     // Confused-deputy check: prove the current credentials are valid before acting as master.
-    const currentSession = this.requireSession(await this.tryLogin(driver, current), current.username, 'with AWSCURRENT');
-    let source;
+    const currentSession = this.requireSession(
+      await this.tryLogin(driver, current),
+      current.username,
+      'with AWSCURRENT',
+    );
+    let source: DbAccount;
     try {
       source = await this.statement('reading the current account', [], () => currentSession.currentAccount());
     } finally {
@@ -280,17 +280,28 @@ class Rotation {
   ): Promise<DbSecretValue> {
     const out = await this.sm(`GetSecretValue(${stage})`, () =>
       this.client.send(
-        new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage, ...(versionId ? { VersionId: versionId } : {}) }),
+        new GetSecretValueCommand({
+          SecretId: secretId,
+          VersionStage: stage,
+          ...(versionId ? { VersionId: versionId } : {}),
+        }),
       ),
     );
     return parseDbSecret(out.SecretString, what, this.ctx.secretId, this.ctx.step);
   }
 
-  private async getSecretOrUndefined(secretId: string, stage: string, versionId?: string): Promise<DbSecretValue | undefined> {
+  private async getSecretOrUndefined(
+    secretId: string,
+    stage: string,
+    versionId?: string,
+  ): Promise<DbSecretValue | undefined> {
     try {
       return await this.getSecret(secretId, stage, versionId);
     } catch (err) {
-      if (err instanceof SecretsManagerCallError && (err.cause as { name?: string })?.name === 'ResourceNotFoundException') {
+      if (
+        err instanceof SecretsManagerCallError &&
+        (err.cause as { name?: string })?.name === 'ResourceNotFoundException'
+      ) {
         return undefined;
       }
       throw err;
@@ -308,7 +319,10 @@ class Rotation {
     }
   }
 
-  private async tryLogin(driver: EngineDriver, creds: DbSecretValue): Promise<{ session?: DbSession; error?: unknown }> {
+  private async tryLogin(
+    driver: EngineDriver,
+    creds: DbSecretValue,
+  ): Promise<{ session?: DbSession; error?: unknown }> {
     if (typeof creds.host !== 'string' || creds.host === '') {
       throw new SecretValueError('secret lacks "host"', this.ctx);
     }

@@ -14,7 +14,12 @@ const FAMILIES: Record<string, EngineFamily> = {
 };
 
 /** Parses a secret string as a database secret; errors never quote the value. */
-export function parseDbSecret(secretString: string | undefined, what: string, secretId: string, step: string): DbSecretValue {
+export function parseDbSecret(
+  secretString: string | undefined,
+  what: string,
+  secretId: string,
+  step: string,
+): DbSecretValue {
   const ctx = { secretId, step };
   if (secretString === undefined) throw new SecretValueError(`${what} has no SecretString`, ctx);
   let parsed: unknown;

@@ -67,14 +67,18 @@ describe('usernames', () => {
 
   it('enforces the MySQL character limit (default 32, configurable)', () => {
     expect(() => checkUsernameLength('a'.repeat(32), 'mysql', undefined, 's', 'createSecret')).not.toThrow();
-    expect(() => checkUsernameLength('a'.repeat(33), 'mysql', undefined, 's', 'createSecret')).toThrow(SecretValueError);
+    expect(() => checkUsernameLength('a'.repeat(33), 'mysql', undefined, 's', 'createSecret')).toThrow(
+      SecretValueError,
+    );
     expect(() => checkUsernameLength('abcdefghij_clone_', 'mysql', 16, 's', 'createSecret')).toThrow(/limit is 16/);
     expect(() => checkUsernameLength('ü'.repeat(32), 'mysql', undefined, 's', 'x')).not.toThrow();
   });
 
   it('enforces PostgreSQL 63 bytes, not characters', () => {
     expect(() => checkUsernameLength('a'.repeat(63), 'postgres', undefined, 's', 'x')).not.toThrow();
-    expect(() => checkUsernameLength('ü'.repeat(32), 'postgres', undefined, 's', 'x')).toThrow(/64 bytes; PostgreSQL allows 63/);
+    expect(() => checkUsernameLength('ü'.repeat(32), 'postgres', undefined, 's', 'x')).toThrow(
+      /64 bytes; PostgreSQL allows 63/,
+    );
     expect(() => checkUsernameLength('a'.repeat(64), 'postgres', 100, 's', 'x')).toThrow(SecretValueError);
   });
 });
@@ -133,7 +137,7 @@ describe('retargetGrant (SHOW GRANTS replay)', () => {
   });
 
   it('handles quotes and backticks in the user name', () => {
-    expect(retargetGrant('GRANT USAGE ON *.* TO `a``b\'c`@`%`', "a`b'c", '%', 'X')).toBe('GRANT USAGE ON *.* TO X');
+    expect(retargetGrant("GRANT USAGE ON *.* TO `a``b'c`@`%`", "a`b'c", '%', 'X')).toBe('GRANT USAGE ON *.* TO X');
     expect(retargetGrant('REVOKE x', 'app', '%', clone)).toBeUndefined();
   });
 });

@@ -97,9 +97,7 @@ class MysqlSession implements DbSession {
 
   async changeOwnPassword(newPassword: string): Promise<void> {
     const lit = this.conn.escape(newPassword);
-    const sql = this.modernMysql
-      ? `ALTER USER CURRENT_USER() IDENTIFIED BY ${lit}`
-      : `SET PASSWORD = PASSWORD(${lit})`;
+    const sql = this.modernMysql ? `ALTER USER CURRENT_USER() IDENTIFIED BY ${lit}` : `SET PASSWORD = PASSWORD(${lit})`;
     await this.run(sql, [], [newPassword, lit]);
   }
 
@@ -116,7 +114,10 @@ class MysqlSession implements DbSession {
       await this.run(`CREATE USER ${clone} IDENTIFIED BY ${lit}`, [], secrets);
     }
     // Copy grants every time, so grants added to the source since the clone was made follow.
-    const [grants] = await this.run<RowDataPacket[]>(`SHOW GRANTS FOR ${this.account({ user: source.user, host })}`, []);
+    const [grants] = await this.run<RowDataPacket[]>(
+      `SHOW GRANTS FOR ${this.account({ user: source.user, host })}`,
+      [],
+    );
     for (const row of grants) {
       const text = String(Object.values(row)[0] ?? '');
       const replay = retargetGrant(text, source.user, host, clone);
