@@ -1,1 +1,17 @@
-export {};
+export {
+  type DemoArgs,
+  type EngineName,
+  type OrmName,
+  parseDemoArgs,
+  parseRotateArgs,
+  type RotateArgs,
+  type StrategyChoice,
+  UsageError,
+} from './args.js';
+export { type CliIo, runCli } from './cli.js';
+export { DEMO_EXIT, type DemoIo, rotationPlan, runDemo } from './demo/run.js';
+export { runRotate } from './rotate.js';
+export { createDbAdmin } from './stack/admin.js';
+export { type LocalStack, type LocalStackOptions, RotationFailedError, startLocalStack } from './stack/local-stack.js';
+export { freePort } from './stack/postgres.js';
+export type { DbAdmin, Login, ServerInfo, StackEngine } from './stack/types.js';

@@ -1,0 +1,182 @@
+import { parseArgs } from 'node:util';
+import { DbCredsError } from '@dbcreds/core';
+
+/** Bad command line: the CLI prints the message and a hint, then exits with status 2. */
+export class UsageError extends DbCredsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, { cause: options?.cause, code: 'DBCREDS_USAGE' });
+  }
+}
+
+export const ORMS = ['knex', 'typeorm', 'mikro-orm', 'prisma', 'pg', 'mysql2'] as const;
+export type OrmName = (typeof ORMS)[number];
+export const ENGINES = ['postgres', 'mysql'] as const;
+export type EngineName = (typeof ENGINES)[number];
+export const STRATEGIES = ['single-user', 'alternating-users', 'both'] as const;
+export type StrategyChoice = (typeof STRATEGIES)[number];
+
+export interface DemoArgs {
+  engine: EngineName;
+  orm: OrmName;
+  strategy: StrategyChoice;
+  /** Total rotations (split between strategies for `both`). */
+  rotations: number;
+  /** Minimum load time in ms; the demo also waits for every rotation plus a short tail. */
+  durationMs: number;
+  /** Seconds between scheduled rotations (`rate(N seconds)`). */
+  intervalSeconds: number;
+  workers: number;
+  /** Force the plain line output even on a TTY. */
+  plain: boolean;
+}
+
+export interface RotateArgs {
+  secretId: string;
+  endpoint: string | undefined;
+  region: string | undefined;
+  /** Maximum wait for the rotation to finish, in ms. */
+  timeoutMs: number;
+}
+
+export const MAIN_HELP = `dbcreds: survive AWS Secrets Manager credential rotation (demo and tools)
+
+Usage: dbcreds <command> [options]
+
+Commands:
+  demo       run an app under load through real rotations (embedded PostgreSQL, local Secrets Manager)
+  local-sm   run the local Secrets Manager (AWS JSON 1.1 API on localhost)
+  rotate     call RotateSecret on a secret and wait for the outcome
+
+Run 'dbcreds <command> --help' for the options of a command.
+Exit codes: 0 success, 1 failure (failed queries, failed rotation), 2 bad command line, 130 interrupted.`;
+
+export const DEMO_HELP = `Usage: dbcreds demo [options]
+
+Starts a private PostgreSQL (scram-sha-256, temporary directory) or uses MariaDB, the local Secrets
+Manager, an application user and its secret; runs concurrent reads/writes through the chosen library
+while Secrets Manager rotates the password on a short schedule.
+
+Options:
+  --orm <name>        knex | typeorm | mikro-orm | prisma | pg | mysql2   (default knex)
+  --engine <name>     postgres | mysql (MariaDB/MySQL server, see below)  (default postgres; mysql for --orm mysql2)
+  --strategy <name>   single-user | alternating-users | both             (default both)
+  --rotations <n>     total rotations, 1-20                              (default 4)
+  --duration <s>      minimum load time in seconds                       (default 12)
+  --interval <s>      seconds between scheduled rotations, 1-60          (default: duration / (rotations + 1), at least 2)
+  --workers <n>       concurrent workers, 1-64                           (default 8)
+  --plain             plain log lines even on a terminal
+  -h, --help          show this help
+
+--engine mysql connects to DBCREDS_MYSQL_HOST:DBCREDS_MYSQL_PORT as DBCREDS_MYSQL_USER with
+DBCREDS_MYSQL_PASSWORD (defaults 127.0.0.1:3306, root, empty) and drops what it created on exit.
+Exit codes: 0 no query failed and every rotation happened, 1 otherwise, 2 bad options, 130 interrupted.`;
+
+export const ROTATE_HELP = `Usage: dbcreds rotate --secret-id <id> [--endpoint <url>] [--region <region>] [--timeout <s>]
+
+Calls RotateSecret (with the secret's configured rotation function) and waits until the new version
+is AWSCURRENT or the rotation failed.
+
+Options:
+  --secret-id <id>    secret name or ARN (required)
+  --endpoint <url>    Secrets Manager endpoint (default: AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL / AWS)
+  --region <region>   AWS region (default: AWS_REGION / AWS_DEFAULT_REGION, else us-east-1)
+  --timeout <s>       how long to wait for the rotation, in seconds (default 60)
+  -h, --help          show this help
+Exit codes: 0 rotated, 1 rotation failed or timed out, 2 bad options.`;
+
+type Flags = Record<string, { type: 'string' | 'boolean' }>;
+type Parsed = { values: Record<string, string | boolean | undefined>; positionals: string[] };
+
+function parse(argv: string[], options: Flags): Parsed {
+  try {
+    const parsed = parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: true,
+    });
+    return parsed as Parsed;
+  } catch (err) {
+    throw new UsageError((err as Error).message.replace(/\. To specify a positional.*$/s, '.'), { cause: err });
+  }
+}
+
+function choice<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new UsageError(`--${flag} must be one of ${allowed.join(', ')} (got '${value}')`);
+  }
+  return value as T;
+}
+
+function int(flag: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new UsageError(`--${flag} must be an integer from ${min} to ${max} (got '${value}')`);
+  }
+  return Number(value);
+}
+
+function noPositionals(positionals: string[]): void {
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+}
+
+/** Parses `dbcreds demo` options; `'help'` when --help was given. Throws {@link UsageError}. */
+export function parseDemoArgs(argv: string[]): DemoArgs | 'help' {
+  const { values, positionals } = parse(argv, {
+    orm: { type: 'string' },
+    engine: { type: 'string' },
+    strategy: { type: 'string' },
+    rotations: { type: 'string' },
+    duration: { type: 'string' },
+    interval: { type: 'string' },
+    workers: { type: 'string' },
+    plain: { type: 'boolean' },
+  });
+  if (values.help) return 'help';
+  noPositionals(positionals);
+  const orm = choice('orm', values.orm as string | undefined, ORMS) ?? 'knex';
+  const implied: EngineName | undefined = orm === 'pg' ? 'postgres' : orm === 'mysql2' ? 'mysql' : undefined;
+  const engine = choice('engine', values.engine as string | undefined, ENGINES) ?? implied ?? 'postgres';
+  if (implied && engine !== implied) throw new UsageError(`--orm ${orm} works with --engine ${implied} only`);
+  const strategy = choice('strategy', values.strategy as string | undefined, STRATEGIES) ?? 'both';
+  const rotations = int('rotations', values.rotations as string | undefined, 1, 20) ?? 4;
+  if (strategy === 'both' && rotations < 2) {
+    throw new UsageError('--strategy both needs --rotations 2 or more (one per strategy at least)');
+  }
+  const durationSeconds = int('duration', values.duration as string | undefined, 1, 3600) ?? 12;
+  const intervalSeconds =
+    int('interval', values.interval as string | undefined, 1, 60) ??
+    Math.max(2, Math.floor(durationSeconds / (rotations + 1)));
+  const workers = int('workers', values.workers as string | undefined, 1, 64) ?? 8;
+  return {
+    engine,
+    orm,
+    strategy,
+    rotations,
+    durationMs: durationSeconds * 1000,
+    intervalSeconds,
+    workers,
+    plain: values.plain === true,
+  };
+}
+
+/** Parses `dbcreds rotate` options; `'help'` when --help was given. Throws {@link UsageError}. */
+export function parseRotateArgs(argv: string[]): RotateArgs | 'help' {
+  const { values, positionals } = parse(argv, {
+    'secret-id': { type: 'string' },
+    endpoint: { type: 'string' },
+    region: { type: 'string' },
+    timeout: { type: 'string' },
+  });
+  if (values.help) return 'help';
+  noPositionals(positionals);
+  const secretId = values['secret-id'] as string | undefined;
+  if (!secretId) throw new UsageError('--secret-id is required');
+  const endpoint = values.endpoint as string | undefined;
+  if (endpoint !== undefined && !URL.canParse(endpoint)) {
+    throw new UsageError(`--endpoint must be a URL such as http://127.0.0.1:4566 (got '${endpoint}')`);
+  }
+  const timeoutSeconds = int('timeout', values.timeout as string | undefined, 1, 3600) ?? 60;
+  return { secretId, endpoint, region: values.region as string | undefined, timeoutMs: timeoutSeconds * 1000 };
+}

@@ -1,0 +1,57 @@
+import { runLocalSecretsManagerCli } from '@dbcreds/local-secrets-manager';
+import { DEMO_HELP, MAIN_HELP, parseDemoArgs, parseRotateArgs, ROTATE_HELP, UsageError } from './args.js';
+import { runDemo } from './demo/run.js';
+import { runRotate } from './rotate.js';
+import type { Output } from './view.js';
+
+export interface CliIo {
+  stdout: Output;
+  stderr: Output;
+  /** Aborted on SIGINT/SIGTERM by the bin; `demo` then stops cleanly. */
+  signal?: AbortSignal;
+}
+
+const defaultIo: CliIo = { stdout: process.stdout, stderr: process.stderr };
+
+function help(io: CliIo, text: string): number {
+  io.stdout.write(`${text}\n`);
+  return 0;
+}
+
+/** Runs `dbcreds <argv>`; resolves with the exit status (2 for a bad command line). */
+export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  const [command, ...rest] = argv;
+  const line = (o: Output) => (s: string) => o.write(`${s}\n`);
+  try {
+    switch (command) {
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        io.stdout.write(`${MAIN_HELP}\n`);
+        return command === undefined ? 2 : 0;
+      case 'demo': {
+        const args = parseDemoArgs(rest);
+        if (args === 'help') return help(io, DEMO_HELP);
+        return await runDemo(args, { out: io.stdout, signal: io.signal });
+      }
+      case 'rotate': {
+        const args = parseRotateArgs(rest);
+        if (args === 'help') return help(io, ROTATE_HELP);
+        return await runRotate(args, { out: line(io.stdout), err: line(io.stderr) });
+      }
+      case 'local-sm': {
+        const code = await runLocalSecretsManagerCli(rest, { stdout: line(io.stdout), stderr: line(io.stderr) });
+        return code === 0 || code === 1 ? code : 2;
+      }
+      default:
+        throw new UsageError(`unknown command '${command}'`);
+    }
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    io.stderr.write(
+      `dbcreds: ${err.message}\nRun 'dbcreds ${command && command !== 'help' ? `${command} ` : ''}--help' for usage.\n`,
+    );
+    return 2;
+  }
+}

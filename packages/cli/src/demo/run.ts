@@ -1,0 +1,260 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CancelRotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { type CredentialSource, createCredentialSource } from '@dbcreds/core';
+import type { RotationStrategy } from '@dbcreds/rotation';
+import type { DemoArgs } from '../args.js';
+import { type LocalStack, startLocalStack } from '../stack/local-stack.js';
+import { createView, type DemoSnapshot, type Output, table } from '../view.js';
+import { type Load, startLoad } from './load.js';
+import { createWorkload, type Workload } from './workloads.js';
+
+export interface DemoIo {
+  out: Output;
+  /** Aborting stops the demo cleanly (exit status 130). */
+  signal?: AbortSignal;
+}
+
+/** Exit statuses of `dbcreds demo`. */
+export const DEMO_EXIT = { ok: 0, failed: 1, interrupted: 130 } as const;
+
+/** The rotation order: `both` runs single-user rotations first, then alternating-users. */
+export function rotationPlan(strategy: DemoArgs['strategy'], rotations: number): RotationStrategy[] {
+  if (strategy !== 'both') return Array.from({ length: rotations }, () => strategy);
+  const single = Math.ceil(rotations / 2);
+  return Array.from({ length: rotations }, (_, i) => (i < single ? 'single-user' : 'alternating-users'));
+}
+
+interface Progress {
+  done: number;
+  perStrategy: Record<RotationStrategy, number>;
+  proofsOk: number;
+  proofsFailed: number;
+  killed: number;
+  lastAt: number;
+}
+
+/** `dbcreds demo`: see DEMO_HELP. Resolves with the exit status; never throws for demo failures. */
+export async function runDemo(args: DemoArgs, io: DemoIo): Promise<number> {
+  const title = `dbcreds demo: ${args.orm} on ${args.engine === 'postgres' ? 'PostgreSQL' : 'MySQL/MariaDB'}`;
+  const view = createView(io.out, { plain: args.plain });
+  const plan = rotationPlan(args.strategy, args.rotations);
+  const progress: Progress = {
+    done: 0,
+    perStrategy: { 'single-user': 0, 'alternating-users': 0 },
+    proofsOk: 0,
+    proofsFailed: 0,
+    killed: 0,
+    lastAt: 0,
+  };
+  const snap: DemoSnapshot = {
+    title,
+    phase: 'starting',
+    elapsedMs: 0,
+    durationMs: args.durationMs,
+    ok: 0,
+    failed: 0,
+    rotationsDone: 0,
+    rotationsPlanned: plan.length,
+    secretVersion: '-',
+    secretUser: '-',
+    appVersion: '-',
+    appUser: '-',
+    appGetSecretValue: 0,
+    totalGetSecretValue: 0,
+  };
+  let stack: LocalStack | undefined;
+  let load: Load | undefined;
+  let workload: Workload | undefined;
+  let source: CredentialSource | undefined;
+  let appClient: SecretsManagerClient | undefined;
+  let startedAt = 0;
+  let error: string | undefined;
+
+  const forceReconnect = async (why: string) => {
+    if (!stack || !load) return;
+    await load.pause();
+    try {
+      const n = await stack.admin.killSessions([...stack.usernames]);
+      progress.killed += n;
+      await sleep(100); // let the pools see the closed sockets before new checkouts
+      view.event(`  ${why}: ended ${n} idle session(s), new connections must log in`);
+    } finally {
+      load.resume();
+    }
+  };
+
+  const onRotationStep = async (step: string, strategy: RotationStrategy) => {
+    if (!stack) return;
+    const k = progress.done + 1;
+    if (step === 'setSecret' && strategy === 'single-user') {
+      await forceReconnect(`rotation ${k} (${strategy}) password changed, AWSCURRENT not moved yet`);
+    }
+    if (step !== 'finishSecret') return;
+    const current = await stack.credentials('AWSCURRENT');
+    snap.secretVersion = current.versionId;
+    snap.secretUser = current.username;
+    view.event(
+      `rotation ${k}/${plan.length} done (${strategy}): AWSCURRENT ${current.versionId.slice(0, 8)} user ${current.username}`,
+    );
+    if (strategy === 'single-user') {
+      const previous = await stack.credentials('AWSPREVIOUS');
+      const code = await stack.admin.loginError(previous, stack.database.dbname);
+      if (code) {
+        progress.proofsOk++;
+        view.event(`  proof: the old password of ${previous.username} is rejected by the server (${code})`);
+      } else {
+        progress.proofsFailed++;
+        view.event(`  PROOF FAILED: the old password of ${previous.username} still logs in`);
+      }
+    }
+    await forceReconnect(`rotation ${k}`);
+    progress.perStrategy[strategy]++;
+    progress.done++;
+    progress.lastAt = Date.now();
+  };
+
+  const cleanup = async () => {
+    await load?.stop().catch(() => {});
+    await workload?.close().catch(() => {});
+    source?.close();
+    appClient?.destroy();
+    await stack?.close();
+  };
+
+  try {
+    view.event(`${title}: ${args.workers} workers, ${plan.length} rotation(s) every ${args.intervalSeconds}s`);
+    view.event(
+      `starting ${args.engine === 'postgres' ? 'embedded PostgreSQL (scram-sha-256)' : 'MySQL/MariaDB user'} and the local Secrets Manager...`,
+    );
+    stack = await startLocalStack({ engine: args.engine, onRotationStep });
+    if (io.signal?.aborted) return DEMO_EXIT.interrupted;
+    const initial = await stack.credentials('AWSCURRENT');
+    snap.secretVersion = initial.versionId;
+    snap.secretUser = initial.username;
+    view.event(
+      `secret ${stack.secretId} at ${stack.endpoint} (database ${stack.database.dbname} on ${stack.database.host}:${stack.database.port})`,
+    );
+
+    let appGets = 0;
+    appClient = new SecretsManagerClient({ ...stack.clientConfig, maxAttempts: 1 });
+    appClient.middlewareStack.add(
+      (next, context) => async (a) => {
+        if (context.commandName === 'GetSecretValueCommand') appGets++;
+        return next(a);
+      },
+      { step: 'initialize', name: 'dbcredsDemoCounter' },
+    );
+    const appSource = createCredentialSource({ secretId: stack.secretId, client: appClient });
+    source = appSource;
+    const track = () => {
+      appSource.get().then(
+        (c) => {
+          snap.appVersion = c.versionId;
+          snap.appUser = c.username;
+        },
+        () => {},
+      );
+    };
+    appSource.on('refreshed', track);
+
+    workload = await createWorkload(args.orm, {
+      engine: args.engine,
+      source: appSource,
+      ...stack.database,
+      database: stack.database.dbname,
+      poolMax: Math.max(2, Math.ceil(args.workers / 2)),
+      idleTimeoutMs: 500,
+    });
+    await workload.step(0, 0); // fail fast on setup errors, before the clock starts
+    track();
+
+    startedAt = Date.now();
+    load = startLoad(workload, { workers: args.workers });
+    const refresh = () => {
+      snap.elapsedMs = Date.now() - startedAt;
+      snap.ok = load?.stats.ok ?? 0;
+      snap.failed = load?.stats.failed ?? 0;
+      snap.rotationsDone = progress.done;
+      snap.appGetSecretValue = appGets;
+      snap.totalGetSecretValue = stack?.sm.callCount('GetSecretValue') ?? 0;
+      return snap;
+    };
+    snap.phase = 'running';
+    view.start(refresh);
+
+    let scheduled: RotationStrategy | undefined;
+    let cancelled = false;
+    const deadline = startedAt + args.durationMs + plan.length * args.intervalSeconds * 2000 + 30_000;
+    const tailMs = 1500;
+    while (!io.signal?.aborted) {
+      const now = Date.now();
+      if (progress.done >= plan.length) {
+        if (!cancelled) {
+          cancelled = true;
+          await stack.client.send(new CancelRotateSecretCommand({ SecretId: stack.secretId })).catch(() => {}); // rotation schedule off; a late extra rotation would be harmless anyway
+        }
+        if (now - startedAt >= args.durationMs && now - progress.lastAt >= tailMs) break;
+      } else {
+        const want = plan[progress.done]!;
+        if (want !== scheduled) {
+          try {
+            await stack.schedule(want, args.intervalSeconds);
+            scheduled = want;
+            view.event(
+              `rotation schedule: ${want} every ${args.intervalSeconds}s (rate(${args.intervalSeconds} seconds))`,
+            );
+          } catch (err) {
+            if (now > deadline) throw err;
+          }
+        }
+        const failure = stack.sm.lastRotationError(stack.secretId);
+        if (failure) throw new Error(`rotation failed at ${failure.step}: ${failure.message}`);
+      }
+      if (now > deadline) throw new Error(`only ${progress.done} of ${plan.length} rotations happened in time`);
+      await sleep(100);
+    }
+    view.stop();
+    await load.stop();
+    refresh();
+  } catch (err) {
+    error = err instanceof Error ? err.message : String(err);
+    view.stop();
+  } finally {
+    snap.phase = 'stopping';
+    await cleanup().catch((err) => {
+      error ??= `cleanup: ${(err as Error).message}`;
+    });
+  }
+
+  const stats = load?.stats ?? { ok: 0, failed: 0, failures: {}, samples: [] };
+  const interrupted = io.signal?.aborted === true;
+  const rotationsOk = progress.done >= plan.length;
+  const pass =
+    !error && !interrupted && stats.failed === 0 && stats.ok > 0 && rotationsOk && progress.proofsFailed === 0;
+  const sourceStats = source?.stats();
+  const secondsRun = startedAt ? ((Date.now() - startedAt) / 1000).toFixed(1) : '0';
+  const singlePlanned = plan.filter((s) => s === 'single-user').length;
+  io.out.write(
+    `\n${table([
+      ['', 'result'],
+      ['library / engine', `${args.orm} / ${args.engine}`],
+      ['load', `${args.workers} workers for ${secondsRun}s`],
+      ['queries ok', String(stats.ok)],
+      ['queries failed', String(stats.failed) + (stats.failed ? ` ${JSON.stringify(stats.failures)}` : '')],
+      [
+        'rotations',
+        `${progress.done}/${plan.length} (single-user ${progress.perStrategy['single-user']}, alternating-users ${progress.perStrategy['alternating-users']})`,
+      ],
+      ['old password rejected', `${progress.proofsOk}/${singlePlanned} single-user rotations`],
+      ['sessions ended', String(progress.killed)],
+      ['GetSecretValue (app)', String(snap.appGetSecretValue)],
+      ['auth-error refreshes', String(sourceStats?.refreshes ?? 0)],
+      ['AWSPENDING fallbacks', String(sourceStats?.fallbacks ?? 0)],
+      ['result', interrupted ? 'INTERRUPTED' : pass ? 'PASS' : 'FAIL'],
+    ])}\n`,
+  );
+  for (const s of stats.samples) io.out.write(`failure: ${s}\n`);
+  if (error) io.out.write(`error: ${error}\n`);
+  if (interrupted) return DEMO_EXIT.interrupted;
+  return pass ? DEMO_EXIT.ok : DEMO_EXIT.failed;
+}

@@ -1,0 +1,142 @@
+import type { CredentialSource } from '@dbcreds/core';
+import type { OrmName } from '../args.js';
+import type { StackEngine } from '../stack/types.js';
+
+/** Everything a workload needs; user and password always come from `source`. */
+export interface WorkloadContext {
+  engine: StackEngine;
+  source: CredentialSource;
+  host: string;
+  port: number;
+  database: string;
+  /** Pool size. */
+  poolMax: number;
+  /** Idle connections are closed after this many ms (short, so rotations bite). */
+  idleTimeoutMs: number;
+}
+
+/** A small app doing real reads and writes on the `notes` table through one library. */
+export interface Workload {
+  /** One unit of work by `worker`: a write and a read; every 4th inside a transaction. */
+  step(worker: number, n: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+const author = (w: number) => `worker-${w}`;
+const inTx = (n: number) => n % 4 === 3;
+
+async function knexWorkload(ctx: WorkloadContext): Promise<Workload> {
+  const { default: knex } = await import('knex');
+  const { withRotatingCredentials } = await import('@dbcreds/knex');
+  const db = knex(
+    withRotatingCredentials(
+      {
+        client: ctx.engine === 'postgres' ? 'pg' : 'mysql2',
+        connection: { host: ctx.host, port: ctx.port, database: ctx.database },
+        pool: { min: 0, max: ctx.poolMax, idleTimeoutMillis: ctx.idleTimeoutMs, reapIntervalMillis: 100 },
+      },
+      ctx.source,
+    ),
+  );
+  return {
+    async step(w, n) {
+      if (inTx(n)) {
+        await db.transaction(async (trx) => {
+          await trx('notes').insert({ author: author(w), body: `note ${n} (tx)` });
+          await trx('notes')
+            .where({ author: author(w) })
+            .count({ n: '*' });
+        });
+        return;
+      }
+      await db('notes').insert({ author: author(w), body: `note ${n}` });
+      await db('notes')
+        .select('id', 'body')
+        .where({ author: author(w) })
+        .orderBy('id', 'desc')
+        .limit(5);
+    },
+    close: () => db.destroy(),
+  };
+}
+
+async function pgWorkload(ctx: WorkloadContext): Promise<Workload> {
+  const { createPool } = await import('@dbcreds/pg');
+  const pool = createPool(ctx.source, {
+    host: ctx.host,
+    port: ctx.port,
+    database: ctx.database,
+    max: ctx.poolMax,
+    idleTimeoutMillis: ctx.idleTimeoutMs,
+  });
+  return {
+    async step(w, n) {
+      if (inTx(n)) {
+        const client = await pool.connect();
+        try {
+          await client.query('BEGIN');
+          await client.query('INSERT INTO notes (author, body) VALUES ($1, $2)', [author(w), `note ${n} (tx)`]);
+          await client.query('SELECT count(*) FROM notes WHERE author = $1', [author(w)]);
+          await client.query('COMMIT');
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => {});
+          throw err;
+        } finally {
+          client.release();
+        }
+        return;
+      }
+      await pool.query('INSERT INTO notes (author, body) VALUES ($1, $2)', [author(w), `note ${n}`]);
+      await pool.query('SELECT id, body FROM notes WHERE author = $1 ORDER BY id DESC LIMIT 5', [author(w)]);
+    },
+    close: () => pool.end(),
+  };
+}
+
+async function mysql2Workload(ctx: WorkloadContext): Promise<Workload> {
+  const { createPool } = await import('@dbcreds/mysql2');
+  const pool = createPool(ctx.source, {
+    host: ctx.host,
+    port: ctx.port,
+    database: ctx.database,
+    connectionLimit: ctx.poolMax,
+    maxIdle: 0,
+    idleTimeout: ctx.idleTimeoutMs,
+  });
+  const db = pool.promise();
+  return {
+    async step(w, n) {
+      if (inTx(n)) {
+        const conn = await db.getConnection();
+        try {
+          await conn.beginTransaction();
+          await conn.query('INSERT INTO notes (author, body) VALUES (?, ?)', [author(w), `note ${n} (tx)`]);
+          await conn.query('SELECT count(*) AS n FROM notes WHERE author = ?', [author(w)]);
+          await conn.commit();
+        } catch (err) {
+          await conn.rollback().catch(() => {});
+          throw err;
+        } finally {
+          conn.release();
+        }
+        return;
+      }
+      await db.query('INSERT INTO notes (author, body) VALUES (?, ?)', [author(w), `note ${n}`]);
+      await db.query('SELECT id, body FROM notes WHERE author = ? ORDER BY id DESC LIMIT 5', [author(w)]);
+    },
+    close: () => db.end(),
+  };
+}
+
+const FACTORIES: Partial<Record<OrmName, (ctx: WorkloadContext) => Promise<Workload>>> = {
+  knex: knexWorkload,
+  pg: pgWorkload,
+  mysql2: mysql2Workload,
+};
+
+/** Builds the workload for `orm` (loaded lazily, so only the chosen library is imported). */
+export async function createWorkload(orm: OrmName, ctx: WorkloadContext): Promise<Workload> {
+  const factory = FACTORIES[orm];
+  if (!factory) throw new Error(`no demo workload for ${orm}`);
+  return await factory(ctx);
+}

