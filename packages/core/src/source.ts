@@ -150,7 +150,7 @@ class Source implements CredentialSource {
         return e.creds;
       }
       if (now < this.#nextAttemptAt) return this.#duringBackoff();
-      return this.#startFlight(() => this.#refreshFlight(rejected ?? e?.creds));
+      return this.#startFlight(() => this.#refreshFlight(rejected));
     }
   }
 
@@ -256,7 +256,8 @@ class Source implements CredentialSource {
       const stage = this.#o.versionStage;
       if (rejected === undefined || stage !== 'AWSCURRENT') {
         const cur = (await this.#fetch(stage, false))!;
-        if (rejected !== undefined && cur.versionId === rejected.versionId) this.#markFruitless();
+        const known = rejected ?? this.#entry?.creds;
+        if (known !== undefined && cur.versionId === known.versionId) this.#markFruitless();
         return this.#install(cur, 'refresh', undefined);
       }
       const cur = (await this.#fetch('AWSCURRENT', false))!;
@@ -309,9 +310,17 @@ class Source implements CredentialSource {
     if (this.#closed) throw new SourceClosedError(this.secretId);
     const now = this.#o.clock.now();
     const prev = this.#entry?.creds;
+    // Same version and stage: keep the existing object (identity stays stable for callers).
+    if (prev !== undefined && sameVersion(prev, creds)) creds = prev;
     const ttl = this.#o.ttlMs;
     const expiresAt = ttl === 0 ? now : now + ttl / 2 + Math.random() * (ttl / 2);
-    this.#entry = { creds, promise: Promise.resolve(creds), fetchedAt: now, expiresAt, fallbackFrom };
+    this.#entry = {
+      creds,
+      promise: prev === creds ? this.#entry!.promise : Promise.resolve(creds),
+      fetchedAt: now,
+      expiresAt,
+      fallbackFrom,
+    };
     this.#consecutiveFailures = 0;
     this.#nextAttemptAt = Number.NEGATIVE_INFINITY;
     this.#lastError = undefined;
