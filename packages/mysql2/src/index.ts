@@ -1,1 +1,142 @@
-export {};
+/**
+ * A mysql2 pool whose new connections take user and password from a CredentialSource,
+ * refreshing the secret and retrying once when the server answers errno 1045 (core's
+ * `withAuthRetry`). mysql2 has no credential callback: the pool's `getConnection` is replaced on
+ * the instance and writes the credentials into `pool.config.connectionConfig`, which mysql2
+ * copies for every new connection (existing connections keep theirs).
+ */
+import {
+  ConfigurationError,
+  type CredentialSource,
+  type CredentialSourceOptions,
+  type DbCredentials,
+  isCredentialSource,
+  resolveCredentialSource,
+} from '@dbcreds/core';
+import mysql, { type Pool, type PoolConnection, type PoolOptions } from 'mysql2';
+
+/** mysql2 PoolOptions without the keys that would override the secret. */
+export type RetryingPoolOptions = Omit<PoolOptions, 'user' | 'password' | 'uri'>;
+
+type GetConnectionCallback = (err: NodeJS.ErrnoException | null, connection: PoolConnection) => void;
+
+/** The part of a mysql2 core pool (callback API) a retry needs. */
+export interface Mysql2PoolLike {
+  getConnection(cb: GetConnectionCallback): void;
+}
+
+interface ConnectionConfig {
+  user?: string;
+  password?: string;
+  host?: string;
+  port?: number;
+  database?: string;
+}
+
+interface Placement {
+  host: boolean;
+  port: boolean;
+  database: boolean;
+}
+
+const FORBIDDEN = ['user', 'password', 'uri'] as const;
+/** Marks callbacks of our own attempts: when mysql2 re-enters getConnection for a queued waiter, don't nest a retry. */
+const INTERNAL = Symbol('dbcreds.mysql2.internal');
+
+function connectionConfigOf(pool: Mysql2PoolLike): ConnectionConfig {
+  const cfg = (pool as { config?: { connectionConfig?: ConnectionConfig } }).config?.connectionConfig;
+  if (!cfg) throw new ConfigurationError('@dbcreds/mysql2: not a mysql2 core pool (no config.connectionConfig)');
+  return cfg;
+}
+
+function applyCredentials(cfg: ConnectionConfig, creds: DbCredentials, from: Placement): void {
+  cfg.user = creds.username;
+  // Not enumerable: keeps the password out of console.log / JSON of the pool config.
+  Object.defineProperty(cfg, 'password', {
+    value: creds.password,
+    enumerable: false,
+    writable: true,
+    configurable: true,
+  });
+  if (from.host && creds.host !== undefined) cfg.host = creds.host;
+  if (from.port && creds.port !== undefined) cfg.port = creds.port;
+  if (from.database && creds.dbname !== undefined) cfg.database = creds.dbname;
+}
+
+function patch(pool: Mysql2PoolLike, source: CredentialSource, from: Placement): void {
+  const cfg = connectionConfigOf(pool);
+  const original = pool.getConnection.bind(pool);
+  const getConnection = (cb: GetConnectionCallback & { [INTERNAL]?: true }): void => {
+    if (cb[INTERNAL]) {
+      original(cb);
+      return;
+    }
+    source
+      .withAuthRetry(
+        (creds) =>
+          new Promise<PoolConnection>((resolve, reject) => {
+            applyCredentials(cfg, creds, from);
+            const done = Object.assign(
+              (err: NodeJS.ErrnoException | null, conn: PoolConnection) => {
+                if (err) reject(err);
+                else resolve(conn);
+              },
+              { [INTERNAL]: true as const },
+            );
+            original(done);
+          }),
+      )
+      // Call back outside the promise chain: an exception in the callback must not become a rejection.
+      .then(
+        (conn) => process.nextTick(cb, null, conn),
+        (err: NodeJS.ErrnoException) => process.nextTick(cb, err, undefined as unknown as PoolConnection),
+      );
+  };
+  Object.defineProperty(pool, 'getConnection', { value: getConnection, writable: true, configurable: true });
+}
+
+/**
+ * Makes an existing mysql2 core pool (callback API; e.g. the pool TypeORM or MikroORM created)
+ * take user/password from `source` for every new connection. `query`, `execute` and
+ * `.promise()` all go through `getConnection`. Returns the pool.
+ */
+export function installRetry<P extends Mysql2PoolLike>(pool: P, source: CredentialSource): P {
+  patch(pool, source, { host: false, port: false, database: false });
+  return pool;
+}
+
+/**
+ * A real mysql2 `Pool` (callback API; `.promise()` works) reading credentials from the source.
+ * host/port/database: from `options` first, then the secret's host/port/dbname.
+ * `source`: a CredentialSource, or its options (the pool then owns the source and closes it on `end()`).
+ */
+export function createPool(
+  source: CredentialSource | CredentialSourceOptions,
+  options: RetryingPoolOptions = {},
+): Pool {
+  const bad = FORBIDDEN.filter((k) => options !== null && typeof options === 'object' && k in options);
+  if (bad.length > 0) {
+    throw new ConfigurationError(
+      `@dbcreds/mysql2: ${bad.join(', ')} must not be set: user and password come from the secret. ` +
+        'Use host/port/database instead.',
+      { keys: bad },
+    );
+  }
+  const owns = !isCredentialSource(source);
+  const resolved = resolveCredentialSource(source);
+  const pool = mysql.createPool(options);
+  patch(pool, resolved, {
+    host: options.host === undefined,
+    port: options.port === undefined,
+    database: options.database === undefined,
+  });
+  if (owns) {
+    const end = pool.end.bind(pool) as (cb?: (err: NodeJS.ErrnoException | null) => void) => void;
+    const ownedEnd = (cb?: (err: NodeJS.ErrnoException | null) => void): void => {
+      resolved.close();
+      end(cb);
+    };
+    Object.defineProperty(pool, 'end', { value: ownedEnd, writable: true, configurable: true });
+  }
+  return pool;
+}

@@ -1,0 +1,126 @@
+import { inspect } from 'node:util';
+import { ConfigurationError, createCredentialSource } from '@dbcreds/core';
+import {
+  type Admin,
+  createAdmin,
+  dbSecretFor,
+  putDbSecret,
+  randomPassword,
+  serverFor,
+  startTestSecretsManager,
+  type TestSecretsManager,
+  uniqueSecretName,
+} from '@dbcreds/testbed';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPool, installRetry, RetryingPool } from '../src/index.js';
+
+describe('@dbcreds/pg', () => {
+  let admin: Admin;
+  let tsm: TestSecretsManager;
+  let user: { username: string; password: string };
+  let secretId: string;
+  beforeAll(async () => {
+    admin = await createAdmin('postgres');
+    tsm = await startTestSecretsManager();
+    user = await admin.createUser({ prefix: 'pgunit' });
+    secretId = uniqueSecretName('pg');
+    await putDbSecret(tsm.client, secretId, dbSecretFor('postgres', user));
+  });
+  afterAll(async () => {
+    await tsm?.close();
+    await admin?.close();
+  });
+
+  it('rejects user, password and connectionString with a ConfigurationError naming the keys', () => {
+    const source = { secretId, client: tsm.client };
+    for (const key of ['user', 'password', 'connectionString']) {
+      const err = (() => {
+        try {
+          createPool(source, { [key]: 'x' } as never);
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(err).toBeInstanceOf(ConfigurationError);
+      expect((err as ConfigurationError).keys).toEqual([key]);
+    }
+  });
+
+  it('is a pg.Pool; host/port/database come from the secret; promise and callback connect work', async () => {
+    // Prepare: only source options: the pool owns the source.
+    const pool = createPool({ secretId, client: tsm.client });
+    expect(pool).toBeInstanceOf(pg.Pool);
+    expect(pool).toBeInstanceOf(RetryingPool);
+    // Act
+    const { rows } = await pool.query<{ u: string; db: string }>('SELECT current_user AS u, current_database() AS db');
+    const viaCallback = await new Promise<string>((resolve, reject) => {
+      pool.connect((err, client, release) => {
+        if (err || !client) return reject(err);
+        client.query('SELECT 1 AS one', (qerr, res) => {
+          release();
+          if (qerr) reject(qerr);
+          else resolve(String(res.rows[0].one));
+        });
+      });
+    });
+    // Assess
+    expect(rows[0]).toEqual({ u: user.username, db: serverFor('postgres').database });
+    expect(viaCallback).toBe('1');
+    expect(inspect(pool.options)).not.toContain(user.password);
+    expect(JSON.stringify(pool.options)).not.toContain(user.password);
+    await pool.end();
+    await expect(pool.source.get()).rejects.toThrow(); // owned source closed with the pool
+  });
+
+  it('does not close a source it was given', async () => {
+    const source = createCredentialSource({ secretId, client: tsm.client });
+    const pool = createPool(source, { database: serverFor('postgres').database });
+    await pool.query('SELECT 1');
+    await pool.end();
+    await expect(source.get()).resolves.toMatchObject({ username: user.username });
+    source.close();
+  });
+
+  it('the callback form delivers the auth error when credentials are wrong everywhere', async () => {
+    const other = await admin.createUser({ prefix: 'pgcb' });
+    const id = uniqueSecretName('pgcb');
+    await putDbSecret(tsm.client, id, dbSecretFor('postgres', { ...other, password: randomPassword() }));
+    const pool = createPool({ secretId: id, client: tsm.client, minRefreshIntervalMs: 0 });
+    const err = await new Promise<Error | undefined>((resolve) => pool.connect((e) => resolve(e)));
+    expect((err as { code?: string }).code).toBe('28P01');
+    await pool.end();
+  });
+
+  it('installRetry makes a plain pg.Pool recover after a rotation', async () => {
+    // Prepare: a pool configured with the old password (as an ORM would create it).
+    const u = await admin.createUser({ prefix: 'pginst' });
+    const id = uniqueSecretName('pginst');
+    await putDbSecret(tsm.client, id, dbSecretFor('postgres', u));
+    const s = serverFor('postgres');
+    const plain = new pg.Pool({
+      host: s.host,
+      port: s.port,
+      database: s.database,
+      user: u.username,
+      password: u.password,
+    });
+    plain.on('error', () => {});
+    const source = createCredentialSource({ secretId: id, client: tsm.client });
+    installRetry(plain, source);
+    await plain.query('SELECT 1');
+    // Act: rotate, prove the old password is dead, kill sessions.
+    const next = { username: u.username, password: randomPassword() };
+    await admin.setPassword(u.username, next.password);
+    await putDbSecret(tsm.client, id, dbSecretFor('postgres', next));
+    await admin.expectLoginRejected(u);
+    await admin.killSessions(u.username);
+    await new Promise((r) => setTimeout(r, 50));
+    // Assess
+    const { rows } = await plain.query<{ u: string }>('SELECT current_user AS u');
+    expect(rows[0]!.u).toBe(u.username);
+    expect(tsm.sm.callCount('GetSecretValue')).toBeGreaterThanOrEqual(2);
+    await plain.end();
+    source.close();
+  });
+});
