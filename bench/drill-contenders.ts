@@ -1,0 +1,265 @@
+/**
+ * The contenders of the rotation drill: each one reproduces how users wire that approach today.
+ * bench/README.md explains what each reproduces and why. Every contender gets the same pool
+ * shape (max connections, short idle timeout) and issues `SELECT 1` through its own query API.
+ */
+import type { SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
+import mysql from 'mysql2';
+import pg from 'pg';
+import type { DrillEngine, DrillServer } from './drill-servers.js';
+
+/** What a contender needs to build its pool. */
+export interface ContenderContext {
+  engine: DrillEngine;
+  server: DrillServer;
+  secretId: string;
+  /** Points the AWS SDK at the local Secrets Manager. */
+  clientConfig: SecretsManagerClientConfig & {
+    endpoint: string;
+    region: string;
+    credentials: { accessKeyId: string; secretAccessKey: string };
+  };
+  /** The credentials as read once at startup (what a naive app would put in its config). */
+  initial: { username: string; password: string };
+  pool: { max: number; idleTimeoutMs: number; connectTimeoutMs: number };
+}
+
+export interface ContenderInstance {
+  /** One round trip through the contender's own query API. */
+  query(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ContenderSpec {
+  id: string;
+  label: string;
+  create(ctx: ContenderContext): Promise<ContenderInstance>;
+}
+
+function silence(pool: { on(event: 'error', listener: (err: Error) => void): unknown }): void {
+  // A killed idle session makes pg/mysql2 pools emit 'error'; without a listener the process dies.
+  pool.on('error', () => {});
+}
+
+function naivePg(ctx: ContenderContext): ContenderInstance {
+  const pool = new pg.Pool({
+    host: ctx.server.host,
+    port: ctx.server.port,
+    database: ctx.server.database,
+    user: ctx.initial.username,
+    password: ctx.initial.password,
+    max: ctx.pool.max,
+    idleTimeoutMillis: ctx.pool.idleTimeoutMs,
+    connectionTimeoutMillis: ctx.pool.connectTimeoutMs,
+  });
+  silence(pool);
+  return {
+    query: async () => {
+      await pool.query('SELECT 1');
+    },
+    close: () => pool.end(),
+  };
+}
+
+function mysqlPoolOptions(ctx: ContenderContext, user: string, password: string): mysql.PoolOptions {
+  return {
+    host: ctx.server.host,
+    port: ctx.server.port,
+    database: ctx.server.database,
+    user,
+    password,
+    connectionLimit: ctx.pool.max,
+    // maxIdle 0 + idleTimeout: idle connections are closed after idleTimeout (connection churn).
+    maxIdle: 0,
+    idleTimeout: ctx.pool.idleTimeoutMs,
+    connectTimeout: ctx.pool.connectTimeoutMs,
+  };
+}
+
+function naiveMysql(ctx: ContenderContext): ContenderInstance {
+  const pool = mysql.createPool(mysqlPoolOptions(ctx, ctx.initial.username, ctx.initial.password));
+  silence(pool);
+  const p = pool.promise();
+  return {
+    query: async () => {
+      await p.query('SELECT 1');
+    },
+    close: () => p.end(),
+  };
+}
+
+/** 1. naive: the secret is read once at startup and baked into the pool config. */
+export const naive: ContenderSpec = {
+  id: 'naive',
+  label: 'naive (secret read once)',
+  create: async (ctx) => (ctx.engine === 'postgres' ? naivePg(ctx) : naiveMysql(ctx)),
+};
+
+/**
+ * 2. AWS Lambda Powertools `@aws-lambda-powertools/parameters`: `getSecret(id, { maxAge, transform })`
+ * is `DEFAULT_PROVIDERS.secrets.get(id, options)`; we build the same `SecretsProvider` with a
+ * `clientConfig` pointing at the local endpoint (the documented way to configure the client), one per
+ * contender so caches never leak between runs. The cached value feeds every *new* connection
+ * (pg's `password` callback / mysql2 pool's connection config); nothing refreshes on auth failure.
+ */
+export function powertools(maxAgeSeconds: number): ContenderSpec {
+  return {
+    id: `powertools-${maxAgeSeconds}s`,
+    label: `Powertools getSecret maxAge=${maxAgeSeconds}s`,
+    async create(ctx) {
+      const { SecretsProvider } = await import('@aws-lambda-powertools/parameters/secrets');
+      const provider = new SecretsProvider({ clientConfig: ctx.clientConfig });
+      const read = async () => {
+        const value = await provider.get<{ username: string; password: string }>(ctx.secretId, {
+          maxAge: maxAgeSeconds,
+          transform: 'json',
+        });
+        if (!value || typeof value !== 'object') throw new Error('secret is not JSON');
+        return value;
+      };
+      if (ctx.engine === 'postgres') {
+        const pool = new pg.Pool({
+          host: ctx.server.host,
+          port: ctx.server.port,
+          database: ctx.server.database,
+          user: ctx.initial.username, // pg's `user` is static; only `password` may be a function
+          password: async () => (await read()).password,
+          max: ctx.pool.max,
+          idleTimeoutMillis: ctx.pool.idleTimeoutMs,
+          connectionTimeoutMillis: ctx.pool.connectTimeoutMs,
+        });
+        silence(pool);
+        return {
+          query: async () => {
+            await pool.query('SELECT 1');
+          },
+          close: () => pool.end(),
+        };
+      }
+      // mysql2 has no password callback: copy the cached secret into the pool's connection config
+      // before each acquire, so every new physical connection uses the cached value.
+      const pool = mysql.createPool(mysqlPoolOptions(ctx, ctx.initial.username, ctx.initial.password));
+      silence(pool);
+      const p = pool.promise();
+      // Runtime field of mysql2's Pool (not in its typings): the config each new connection copies.
+      const { connectionConfig } = (pool as unknown as { config: { connectionConfig: Record<string, unknown> } })
+        .config;
+      return {
+        query: async () => {
+          const secret = await read();
+          connectionConfig.user = secret.username;
+          connectionConfig.password = secret.password;
+          await p.query('SELECT 1');
+        },
+        close: () => p.end(),
+      };
+    },
+  };
+}
+
+/**
+ * 3. aws-advanced-nodejs-wrapper with the `secretsManager` plugin, through its own pool client
+ * (`AwsPgPoolClient` / `AwsMySQLPoolClient` + `AwsPoolConfig`, the wrapper's documented pooling).
+ * `secretEndpoint` / `secretRegion` are the plugin's property names (wrapper_property.js in 2.0.1).
+ */
+export const awsWrapper: ContenderSpec = {
+  id: 'aws-wrapper',
+  label: 'aws-advanced-nodejs-wrapper secretsManager',
+  async create(ctx) {
+    // The wrapper's winston logger reads LOG_LEVEL at import time; it would print every failed connect.
+    process.env.LOG_LEVEL ??= 'off';
+    // The plugin builds `new SecretsManagerClient({ region, endpoint })`: credentials come only from
+    // the SDK's default chain (in production an IAM role), so give the chain dummy ones via env.
+    process.env.AWS_ACCESS_KEY_ID ??= ctx.clientConfig.credentials.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY ??= ctx.clientConfig.credentials.secretAccessKey;
+    const { AwsPoolConfig } = await import('aws-advanced-nodejs-wrapper');
+    const poolConfig = new AwsPoolConfig({
+      maxConnections: ctx.pool.max,
+      idleTimeoutMillis: ctx.pool.idleTimeoutMs,
+      maxIdleConnections: 0,
+    });
+    const config = {
+      host: ctx.server.host,
+      port: ctx.server.port,
+      database: ctx.server.database,
+      secretId: ctx.secretId,
+      secretRegion: ctx.clientConfig.region,
+      secretEndpoint: ctx.clientConfig.endpoint,
+      plugins: 'secretsManager',
+      // The wrapper caches detected dialects per host *without the port* (DatabaseDialectManager);
+      // PostgreSQL and MariaDB both live on 127.0.0.1 here, so name the dialect explicitly.
+      dialect: ctx.engine === 'postgres' ? 'pg' : 'mysql',
+      ...(ctx.engine === 'postgres'
+        ? { connectionTimeoutMillis: ctx.pool.connectTimeoutMs }
+        : { connectTimeout: ctx.pool.connectTimeoutMs }),
+    };
+    if (ctx.engine === 'postgres') {
+      const { AwsPgPoolClient } = await import('aws-advanced-nodejs-wrapper/pg');
+      const client = new AwsPgPoolClient(config, poolConfig);
+      return {
+        query: async () => {
+          await client.query('SELECT 1');
+        },
+        close: () => client.end(),
+      };
+    }
+    const { AwsMySQLPoolClient } = await import('aws-advanced-nodejs-wrapper/mysql');
+    const client = new AwsMySQLPoolClient(config, poolConfig);
+    return {
+      query: async () => {
+        await client.query({ sql: 'SELECT 1' });
+      },
+      close: () => client.end(),
+    };
+  },
+};
+
+/** 4. dbcreds: `createPool(source, config)` from `@dbcreds/pg` / `@dbcreds/mysql2`, defaults otherwise. */
+export const dbcreds: ContenderSpec = {
+  id: 'dbcreds',
+  label: 'dbcreds createPool',
+  async create(ctx) {
+    const source = { secretId: ctx.secretId, clientConfig: ctx.clientConfig };
+    if (ctx.engine === 'postgres') {
+      const { createPool } = await import('@dbcreds/pg');
+      const pool = createPool(source, {
+        host: ctx.server.host,
+        port: ctx.server.port,
+        database: ctx.server.database,
+        max: ctx.pool.max,
+        idleTimeoutMillis: ctx.pool.idleTimeoutMs,
+        connectionTimeoutMillis: ctx.pool.connectTimeoutMs,
+      });
+      silence(pool);
+      return {
+        query: async () => {
+          await pool.query('SELECT 1');
+        },
+        close: () => pool.end(),
+      };
+    }
+    const { createPool } = await import('@dbcreds/mysql2');
+    const { user: _u, password: _p, ...options } = mysqlPoolOptions(ctx, '', '');
+    const pool = createPool(source, options);
+    silence(pool);
+    const p = pool.promise();
+    return {
+      query: async () => {
+        await p.query('SELECT 1');
+      },
+      close: () => p.end(),
+    };
+  },
+};
+
+export const ALL_CONTENDERS: ContenderSpec[] = [naive, powertools(300), powertools(5), awsWrapper, dbcreds];
+
+export function contenderById(id: string): ContenderSpec {
+  const m = /^powertools-(\d+)s$/.exec(id);
+  if (m) return powertools(Number(m[1]));
+  const found = ALL_CONTENDERS.find((c) => c.id === id);
+  if (!found) {
+    throw new Error(`unknown contender ${JSON.stringify(id)}; known: ${ALL_CONTENDERS.map((c) => c.id).join(', ')}`);
+  }
+  return found;
+}

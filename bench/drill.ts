@@ -1,0 +1,165 @@
+/**
+ * `pnpm --filter @dbcreds/bench drill [flags]`: the rotation drill against dbcreds and its peers,
+ * on a private scram PostgreSQL and the local MariaDB, with the local Secrets Manager.
+ * Prints one table per engine and writes bench/results/drill-<date>.json. `--help` lists the flags.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startLocalSecretsManager } from '@dbcreds/local-secrets-manager';
+import { ALL_CONTENDERS, contenderById } from './drill-contenders.js';
+import { formatTable, ratiosAgainst } from './drill-report.js';
+import { type ContenderResult, DEFAULT_DRILL_OPTIONS, type DrillOptions, runContender } from './drill-run.js';
+import { type DrillEngine, type StartedServer, startPostgres, useMariaDb } from './drill-servers.js';
+
+const HELP = `Usage: pnpm --filter @dbcreds/bench drill [flags]
+
+  --engines <list>          postgres,mysql (default both)
+  --contenders <list>       ${ALL_CONTENDERS.map((c) => c.id).join(',')} (default all; any powertools-<N>s)
+  --workers <n>             concurrent workers per contender (default ${DEFAULT_DRILL_OPTIONS.workers})
+  --rotations <n>           rotations per contender (default ${DEFAULT_DRILL_OPTIONS.rotations})
+  --interval-ms <ms>        time between rotations and after the last (default ${DEFAULT_DRILL_OPTIONS.intervalMs})
+  --warmup-ms <ms>          queries before the first rotation (default ${DEFAULT_DRILL_OPTIONS.warmupMs})
+  --pool-max <n>            pool size (default ${DEFAULT_DRILL_OPTIONS.poolMax})
+  --idle-timeout-ms <ms>    pool idle timeout: connection churn (default ${DEFAULT_DRILL_OPTIONS.idleTimeoutMs})
+  --think-ms <ms>           max random pause between a worker's queries (default ${DEFAULT_DRILL_OPTIONS.thinkMs})
+  --window-ms <ms>          setSecret→finishSecret gap (default ${DEFAULT_DRILL_OPTIONS.windowMs})
+  --rotation <mode>         handler (RotateSecret + @dbcreds/rotation) | manual (default ${DEFAULT_DRILL_OPTIONS.rotation})
+  --long                    preset: 10 rotations every 10 s, 32 workers
+  --out <file>              JSON output (default bench/results/drill-<date>.json)
+  --no-write                print only
+  --help`;
+
+function int(name: string, v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got ${v}`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      engines: { type: 'string' },
+      contenders: { type: 'string' },
+      workers: { type: 'string' },
+      rotations: { type: 'string' },
+      'interval-ms': { type: 'string' },
+      'warmup-ms': { type: 'string' },
+      'pool-max': { type: 'string' },
+      'idle-timeout-ms': { type: 'string' },
+      'think-ms': { type: 'string' },
+      'window-ms': { type: 'string' },
+      rotation: { type: 'string' },
+      long: { type: 'boolean' },
+      out: { type: 'string' },
+      'no-write': { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  const base: DrillOptions = values.long
+    ? { ...DEFAULT_DRILL_OPTIONS, rotations: 10, intervalMs: 10_000, workers: 32 }
+    : DEFAULT_DRILL_OPTIONS;
+  const rotation = values.rotation ?? base.rotation;
+  if (rotation !== 'handler' && rotation !== 'manual') throw new Error('--rotation must be handler or manual');
+  const options: DrillOptions = {
+    ...base,
+    workers: int('workers', values.workers, base.workers),
+    rotations: int('rotations', values.rotations, base.rotations),
+    intervalMs: int('interval-ms', values['interval-ms'], base.intervalMs),
+    warmupMs: int('warmup-ms', values['warmup-ms'], base.warmupMs),
+    poolMax: int('pool-max', values['pool-max'], base.poolMax),
+    idleTimeoutMs: int('idle-timeout-ms', values['idle-timeout-ms'], base.idleTimeoutMs),
+    thinkMs: int('think-ms', values['think-ms'], base.thinkMs),
+    windowMs: int('window-ms', values['window-ms'], base.windowMs),
+    rotation,
+  };
+  const engines = (values.engines ?? 'postgres,mysql').split(',') as DrillEngine[];
+  for (const e of engines) if (e !== 'postgres' && e !== 'mysql') throw new Error(`unknown engine ${e}`);
+  const contenders = values.contenders ? values.contenders.split(',').map(contenderById) : ALL_CONTENDERS;
+
+  const started = Date.now();
+  const sm = await startLocalSecretsManager({ port: 0 });
+  const byEngine: Partial<Record<DrillEngine, ContenderResult[]>> = {};
+  console.log(
+    `rotation drill: ${options.workers} workers, ${options.rotations} rotations every ${options.intervalMs} ms, ` +
+      `pool max ${options.poolMax}, idle timeout ${options.idleTimeoutMs} ms, window ${options.windowMs} ms, ` +
+      `rotation=${options.rotation}`,
+  );
+  try {
+    for (const engine of engines) {
+      const server: StartedServer = engine === 'postgres' ? await startPostgres() : await useMariaDb();
+      const results: ContenderResult[] = [];
+      try {
+        for (const spec of contenders) {
+          console.log(`  ${engine} · ${spec.label}`);
+          const r = await runContender({ sm, server, options, log: (l) => console.log(l) }, spec);
+          results.push(r);
+          console.log(
+            r.unavailable
+              ? `    unavailable: ${r.unavailable}`
+              : `    ok ${r.queriesOk}, failed ${r.queriesFailed}, GetSecretValue ${r.getSecretValueCalls}`,
+          );
+          for (const sample of r.errorSamples.slice(0, 3)) console.log(`      ${sample}`);
+        }
+      } finally {
+        await server.stop();
+      }
+      byEngine[engine] = results;
+      console.log(`\n${formatTable(engine, results)}\n`);
+    }
+  } finally {
+    await sm.close();
+  }
+  console.log(
+    '† killed: queries in flight on a session the drill killed (same failover artefact for all; not in "failed")',
+  );
+  const seconds = Math.round((Date.now() - started) / 1000);
+  console.log(`total ${seconds} s`);
+
+  if (values['no-write']) return;
+  const here = dirname(fileURLToPath(import.meta.url));
+  const date = new Date().toISOString().slice(0, 10);
+  const out = values.out ?? join(here, 'results', `drill-${date}.json`);
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: here, encoding: 'utf8' }).trim();
+  } catch {
+    // not a git checkout
+  }
+  const report = {
+    date: new Date().toISOString(),
+    commit,
+    machine: { cpus: cpus().length, node: process.version },
+    totalSeconds: seconds,
+    options,
+    engines: Object.fromEntries(
+      Object.entries(byEngine).map(([engine, results]) => {
+        const base = results.find((r) => r.contender === 'dbcreds');
+        return [
+          engine,
+          results.map((r) => ({ ...r, vsDbcreds: r.contender === 'dbcreds' ? null : ratiosAgainst(base, r) })),
+        ];
+      }),
+    ),
+  };
+  await mkdir(dirname(out), { recursive: true });
+  await writeFile(out, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`wrote ${out}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+    process.exit(1);
+  },
+);
