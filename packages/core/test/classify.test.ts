@@ -43,7 +43,7 @@ const maria1045 = mariadbSqlError(
 
 class DriverAdapterError extends Error {
   override name = 'DriverAdapterError';
-  constructor(readonly cause: unknown) {
+  constructor(override readonly cause: unknown) {
     super('driver adapter error');
   }
 }
