@@ -37,7 +37,9 @@ export interface RotationRecord {
   lastRotatedDate?: number;
   /** Epoch ms of the next window start, when enabled and scheduled. */
   nextRotationDate?: number;
-  /** Epoch ms before which the scheduler does not retry a failed scheduled rotation. */
+  /** Epoch ms of the last RotateSecret call (a schedule never fires before its configuration). */
+  scheduledFrom?: number;
+  /** Epoch ms before which the scheduler does not retry a failed rotation. */
   retryAfter?: number;
 }
 
