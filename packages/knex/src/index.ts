@@ -1,1 +1,138 @@
-export {};
+import {
+  ConfigurationError,
+  type CredentialSource,
+  type CredentialSourceOptions,
+  type DbCredentials,
+  resolveCredentialSource,
+} from '@dbcreds/core';
+import type { Knex } from 'knex';
+import Client_MySQL2 from 'knex/lib/dialects/mysql2/index.js';
+import Client_PG from 'knex/lib/dialects/postgres/index.js';
+
+/** `client` names accepted; `mysql` is served by the mysql2 dialect (the only MySQL driver supported). */
+export type RotatingKnexClient = 'pg' | 'postgres' | 'postgresql' | 'mysql2' | 'mysql';
+
+const DIALECTS: Record<RotatingKnexClient, typeof Knex.Client> = {
+  pg: Client_PG,
+  postgres: Client_PG,
+  postgresql: Client_PG,
+  mysql2: Client_MySQL2,
+  mysql: Client_MySQL2,
+};
+
+/** Connection keys that would override the secret; the secret always supplies user and password. */
+const FORBIDDEN_CONNECTION_KEYS = ['user', 'password', 'connectionString', 'uri', 'url'];
+
+/** knex connection settings without credentials: host/port/database here win over the secret's. */
+export type RotatingConnectionConfig =
+  | Omit<Knex.PgConnectionConfig, 'user' | 'password' | 'connectionString'>
+  | Omit<Knex.MySql2ConnectionConfig, 'user' | 'password'>;
+
+/** A knex config whose credentials come from the secret. */
+export interface RotatingKnexConfig extends Omit<Knex.Config, 'client' | 'dialect' | 'connection' | 'connectionPool'> {
+  client: RotatingKnexClient;
+  connection?: RotatingConnectionConfig;
+}
+
+export interface KnexAdapterOptions {
+  /**
+   * Close the credential source when `knex.destroy()` runs. Default: true when `source` was given
+   * as options (the adapter created it), false when a `CredentialSource` was passed in.
+   */
+  closeSourceOnDestroy?: boolean;
+}
+
+const ADAPTER_OPTION_KEYS = ['closeSourceOnDestroy'];
+
+/**
+ * Returns a knex config whose `client` is a subclass of the requested dialect: every new physical
+ * connection reads user/password from `source`; an auth failure refreshes the secret and retries
+ * that connection once (`source.withAuthRetry`). Pass the result to `knex(...)`.
+ */
+export function withRotatingCredentials(
+  config: RotatingKnexConfig,
+  source: CredentialSource | CredentialSourceOptions,
+  options: KnexAdapterOptions = {},
+): Knex.Config {
+  const { client, connection = {}, ...rest } = validate(config, options);
+  const credentials = resolveCredentialSource(source);
+  const closeSource = options.closeSourceOnDestroy ?? credentials !== source;
+  const Dialect = DIALECTS[client];
+  const base: Record<string, unknown> = { ...connection };
+
+  class RotatingCredentialsClient extends Dialect {
+    override acquireRawConnection(): Promise<unknown> {
+      return credentials.withAuthRetry((creds) => {
+        // Dialects read `connectionSettings` synchronously when they build the driver connection,
+        // so concurrent creations cannot see each other's settings.
+        this.connectionSettings = connectionSettings(base, creds);
+        return super.acquireRawConnection();
+      });
+    }
+
+    override async destroy(callback?: unknown): Promise<void> {
+      try {
+        await super.destroy(callback);
+      } finally {
+        if (closeSource) credentials.close();
+      }
+    }
+  }
+  Object.defineProperty(RotatingCredentialsClient, 'name', { value: `RotatingCredentials(${Dialect.name})` });
+
+  // knex only builds its pool when `connection` is truthy; an empty object is enough.
+  return { ...rest, client: RotatingCredentialsClient, connection: { ...connection } as Knex.StaticConnectionConfig };
+}
+
+function connectionSettings(base: Record<string, unknown>, creds: DbCredentials): Record<string, unknown> {
+  const settings: Record<string, unknown> = { ...base, user: creds.username };
+  settings.host ??= creds.host;
+  settings.port ??= creds.port;
+  settings.database ??= creds.dbname;
+  for (const key of ['host', 'port', 'database']) if (settings[key] === undefined) delete settings[key];
+  // Not enumerable: hidden from util.inspect/JSON of knex's client and of our settings object.
+  Object.defineProperty(settings, 'password', { value: creds.password, enumerable: false });
+  return settings;
+}
+
+function validate(config: RotatingKnexConfig, options: KnexAdapterOptions): RotatingKnexConfig {
+  if (config === null || typeof config !== 'object') throw new ConfigurationError('knex config must be an object');
+  const unknownOptions = Object.keys(options).filter((k) => !ADAPTER_OPTION_KEYS.includes(k));
+  if (unknownOptions.length > 0) {
+    throw new ConfigurationError(`Unknown @dbcreds/knex option(s): ${unknownOptions.join(', ')}`, {
+      keys: unknownOptions,
+    });
+  }
+  const raw = config as Knex.Config;
+  if (typeof raw.client !== 'string' || !Object.hasOwn(DIALECTS, raw.client)) {
+    throw new ConfigurationError(
+      `knex client must be one of ${Object.keys(DIALECTS).join(', ')} (got ${describe(raw.client ?? raw.dialect)})`,
+      { keys: ['client'] },
+    );
+  }
+  for (const key of ['dialect', 'connectionPool'] as const) {
+    if (raw[key] !== undefined) {
+      throw new ConfigurationError(`knex option '${key}' is not supported with rotating credentials`, { keys: [key] });
+    }
+  }
+  const connection = raw.connection;
+  if (connection === undefined) return config;
+  if (connection === null || typeof connection !== 'object') {
+    throw new ConfigurationError(
+      'knex connection must be an object of discrete fields (no connection string or provider function): user and password come from the secret',
+      { keys: ['connection'] },
+    );
+  }
+  const forbidden = FORBIDDEN_CONNECTION_KEYS.filter((k) => Object.hasOwn(connection, k));
+  if (forbidden.length > 0) {
+    throw new ConfigurationError(
+      `knex connection must not set ${forbidden.join(', ')}: user and password always come from the secret`,
+      { keys: forbidden.map((k) => `connection.${k}`) },
+    );
+  }
+  return config;
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? `'${value}'` : typeof value;
+}
