@@ -15,3 +15,5 @@ export { createDbAdmin } from './stack/admin.js';
 export { type LocalStack, type LocalStackOptions, RotationFailedError, startLocalStack } from './stack/local-stack.js';
 export { freePort } from './stack/postgres.js';
 export type { DbAdmin, Login, ServerInfo, StackEngine } from './stack/types.js';
+export { type RunExampleOptions, runExample } from './example/run.js';
+export { type Note, type NotesServer, type NotesServerOptions, type NotesStore, serveNotes } from './example/serve.js';

@@ -17,7 +17,15 @@ export async function runRotate(args: RotateArgs, io: RotateIo): Promise<number>
   const endpoint =
     args.endpoint ?? process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER ?? process.env.AWS_ENDPOINT_URL ?? undefined;
   const region = args.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
-  const client = new SecretsManagerClient({ region, ...(endpoint ? { endpoint } : {}) });
+  // A loopback endpoint is the local Secrets Manager, which does not check signatures: spare the
+  // user from inventing credentials when none are configured.
+  const local = endpoint !== undefined && /^https?:\/\/(127\.|localhost|\[::1\])/.test(endpoint);
+  const dummy = local && !process.env.AWS_ACCESS_KEY_ID && !process.env.AWS_PROFILE;
+  const client = new SecretsManagerClient({
+    region,
+    ...(endpoint ? { endpoint } : {}),
+    ...(dummy ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+  });
   const started = Date.now();
   try {
     const out = await client.send(new RotateSecretCommand({ SecretId: args.secretId, RotateImmediately: true }));

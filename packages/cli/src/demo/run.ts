@@ -87,7 +87,12 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<number> {
     if (!stack) return;
     const k = progress.done + 1;
     if (step === 'setSecret' && strategy === 'single-user') {
+      // The rotation window: the server has the new password, AWSCURRENT still the old one. Hold the
+      // rotation here until the app has served queries on fresh connections (AWSPENDING fallback).
       await forceReconnect(`rotation ${k} (${strategy}) password changed, AWSCURRENT not moved yet`);
+      const target = (load?.stats.ok ?? 0) + args.workers;
+      const until = Date.now() + 2000;
+      while ((load?.stats.ok ?? target) < target && Date.now() < until) await sleep(10);
     }
     if (step !== 'finishSecret') return;
     const current = await stack.credentials('AWSCURRENT');

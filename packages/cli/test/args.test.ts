@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { parseDemoArgs, parseRotateArgs, rotationPlan, runCli, UsageError } from '../src/index.js';
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    io: { stdout: { write: (s: string) => out.push(s) }, stderr: { write: (s: string) => err.push(s) } },
+    out: () => out.join(''),
+    err: () => err.join(''),
+  };
+}
+
+describe('parseDemoArgs', () => {
+  it('has documented defaults', () => {
+    expect(parseDemoArgs([])).toEqual({
+      engine: 'postgres',
+      orm: 'knex',
+      strategy: 'both',
+      rotations: 4,
+      durationMs: 12_000,
+      intervalSeconds: 2,
+      workers: 8,
+      plain: false,
+    });
+  });
+
+  it('reads every flag and implies the engine of driver-only libraries', () => {
+    const args = parseDemoArgs(['--orm', 'mysql2', '--rotations=3', '--duration', '30', '--workers', '2', '--plain']);
+    expect(args).toMatchObject({
+      orm: 'mysql2',
+      engine: 'mysql',
+      rotations: 3,
+      durationMs: 30_000,
+      intervalSeconds: 7,
+    });
+    expect(parseDemoArgs(['--orm', 'pg', '--strategy', 'single-user', '--interval', '5'])).toMatchObject({
+      engine: 'postgres',
+      strategy: 'single-user',
+      intervalSeconds: 5,
+    });
+    expect(parseDemoArgs(['-h'])).toBe('help');
+  });
+
+  it.each([
+    [['--orm', 'sequelize'], /--orm must be one of knex, typeorm/],
+    [['--engine', 'oracle'], /--engine must be one of postgres, mysql/],
+    [['--rotations', '0'], /--rotations must be an integer from 1 to 20/],
+    [['--rotations', 'two'], /--rotations must be an integer/],
+    [['--duration', '-1'], /--duration/],
+    [['--orm', 'pg', '--engine', 'mysql'], /--orm pg works with --engine postgres only/],
+    [['--strategy', 'both', '--rotations', '1'], /needs --rotations 2 or more/],
+    [['--bogus'], /Unknown option '--bogus'/],
+    [['--orm'], /argument missing/],
+    [['extra'], /unexpected argument 'extra'/],
+  ])('rejects %j', (argv, message) => {
+    expect(() => parseDemoArgs(argv)).toThrow(UsageError);
+    expect(() => parseDemoArgs(argv)).toThrow(message);
+  });
+});
+
+describe('parseRotateArgs', () => {
+  it('requires --secret-id and validates the endpoint', () => {
+    expect(parseRotateArgs(['--secret-id', 's', '--endpoint', 'http://127.0.0.1:1', '--region', 'eu-west-1'])).toEqual({
+      secretId: 's',
+      endpoint: 'http://127.0.0.1:1',
+      region: 'eu-west-1',
+      timeoutMs: 60_000,
+    });
+    expect(() => parseRotateArgs([])).toThrow('--secret-id is required');
+    expect(() => parseRotateArgs(['--secret-id', 's', '--endpoint', 'nope'])).toThrow(/--endpoint must be a URL/);
+  });
+});
+
+describe('rotationPlan', () => {
+  it('runs single-user rotations first for both', () => {
+    expect(rotationPlan('both', 4)).toEqual(['single-user', 'single-user', 'alternating-users', 'alternating-users']);
+    expect(rotationPlan('both', 3)).toEqual(['single-user', 'single-user', 'alternating-users']);
+    expect(rotationPlan('alternating-users', 2)).toEqual(['alternating-users', 'alternating-users']);
+  });
+});
+
+describe('runCli exit codes', () => {
+  it.each([
+    [['demo', '--rotations', 'x'], 2, /dbcreds: --rotations must be .*\nRun 'dbcreds demo --help' for usage/],
+    [['rotate'], 2, /--secret-id is required/],
+    [['frobnicate'], 2, /unknown command 'frobnicate'/],
+    [[], 2, /^$/],
+    [['local-sm', '--port', 'x'], 2, /--port/],
+  ])('%j exits %i', async (argv, code, stderr) => {
+    const c = capture();
+    expect(await runCli(argv, c.io)).toBe(code);
+    expect(c.err()).toMatch(stderr);
+  });
+
+  it.each([[['--help']], [['demo', '--help']], [['rotate', '-h']], [['local-sm', '--help']]])(
+    '%j prints usage and exits 0',
+    async (argv) => {
+      const c = capture();
+      expect(await runCli(argv, c.io)).toBe(0);
+      expect(c.out()).toMatch(/Usage: dbcreds/);
+    },
+  );
+
+  it('rotate reports an unreachable endpoint with exit 1', async () => {
+    const c = capture();
+    const code = await runCli(
+      ['rotate', '--secret-id', 's', '--endpoint', 'http://127.0.0.1:9', '--timeout', '2'],
+      c.io,
+    );
+    expect(code).toBe(1);
+    expect(c.err()).toMatch(/dbcreds rotate: /);
+  });
+});
