@@ -42,7 +42,10 @@ inputs_hash() {
 HASH="$(inputs_hash)"
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$HASH" ]; then
   log "pnpm install (node $(node -v), pnpm $(pnpm -v))"
-  if [ -f pnpm-lock.yaml ] && [ -n "${CI:-}" ]; then pnpm install --frozen-lockfile >&2; else pnpm install >&2; fi
+  if ! pnpm install --frozen-lockfile >&2; then
+    log "pnpm-lock.yaml does not match package.json: resolving again (commit the updated lockfile)"
+    pnpm install --no-frozen-lockfile >&2
+  fi
   inputs_hash > "$STAMP"
 fi
 log "building packages"
