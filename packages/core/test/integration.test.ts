@@ -2,7 +2,7 @@
  * The real @aws-sdk/client-secrets-manager over HTTP against the project's local Secrets Manager,
  * and real scram PostgreSQL / MariaDB servers for the auth-retry path.
  */
-import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, PutSecretValueCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import {
   type CredentialSource,
   createCredentialSource,
@@ -111,6 +111,47 @@ describe('real SDK + local Secrets Manager', () => {
     const after = await s.get();
     expect(after).toMatchObject({ versionId: v2, stage: 'AWSCURRENT', password: 'pw-2' });
     expect(rotated).toHaveLength(1); // same version, only its label moved
+  });
+
+  it('RotateSecret placeholder: an AWSPENDING version without a value is treated as absent', async () => {
+    const id = uniqueSecretName('core-rot');
+    const v1 = await putDbSecret(tsm.client, id, value('app', 'pw-1'));
+    const s = source(id, { minRefreshIntervalMs: 0 });
+    const errors: ErrorEvent[] = [];
+    s.on('error', (e) => errors.push(e));
+    const old = await s.get();
+    const lambdaArn = `arn:aws:lambda:us-east-1:000000000000:function:${id.replace(/\W/g, '-')}`;
+    const seen: Array<{ step: string; versionId: string; stage: string }> = [];
+    tsm.sm.registerRotator(lambdaArn, async (event) => {
+      if (event.Step === 'createSecret') {
+        // RotateSecret has registered the token as AWSPENDING with no value yet.
+        const c = await s.refresh(old);
+        seen.push({ step: event.Step, versionId: c.versionId, stage: c.stage });
+        await tsm.client.send(
+          new PutSecretValueCommand({
+            SecretId: event.SecretId,
+            ClientRequestToken: event.ClientRequestToken,
+            SecretString: JSON.stringify(value('app', 'pw-2')),
+            VersionStages: ['AWSPENDING'],
+          }),
+        );
+      } else if (event.Step === 'setSecret') {
+        const c = await s.refresh(old); // now AWSPENDING has a value: rotation-window fallback
+        seen.push({ step: event.Step, versionId: c.versionId, stage: c.stage });
+      } else if (event.Step === 'finishSecret') {
+        await moveCurrent(tsm.client, event.SecretId, event.ClientRequestToken);
+      }
+    });
+
+    await tsm.client.send(
+      new RotateSecretCommand({ SecretId: id, RotationLambdaARN: lambdaArn, RotateImmediately: true }),
+    );
+
+    expect(seen[0]).toEqual({ step: 'createSecret', versionId: v1, stage: 'AWSCURRENT' });
+    expect(seen[1]?.stage).toBe('AWSPENDING');
+    expect(seen[1]?.versionId).not.toBe(v1);
+    expect(errors).toEqual([]);
+    expect(s.stats()).toMatchObject({ errors: 0, fallbacks: 1 });
   });
 
   it('missing secret → SecretNotFoundError after one call (no retries)', async () => {
