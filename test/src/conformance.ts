@@ -192,7 +192,8 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
         await putDbSecret(s.sm.client, s.secretId, dbSecretFor(engine, b));
         await admin.expectLoginAccepted(s.user); // alternating: the old user still works
         await admin.expectLoginAccepted(b);
-        expect(bareUser(await s.client.query())).toBe(s.user.username); // old connections keep working
+        // Still fine while the cache holds A (or already B if the TTL (>= ttl/2) ran out meanwhile).
+        expect([s.user.username, b.username]).toContain(bareUser(await s.client.query()));
         await sleep(TTL_SHORT_MS + 50); // cache TTL elapsed
         await admin.killSessions(s.user.username); // only to force new connections (A still valid)
         await sleep(50);
@@ -243,9 +244,10 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
         expect(isAuthError(first)).toBe(true);
         expect(reachableCodes(first)).toContain(authCode(engine));
         expect(s.attempts).toBe(2); // exactly one retry
-        for (let i = 0; i < 100; i++) {
-          const err = await captureError(s.client.query());
-          expect(reachableCodes(err)).toContain(authCode(engine));
+        // 100 more, in 10 rounds of 10 concurrent queries (keeps scram-heavy PostgreSQL runs short).
+        for (let round = 0; round < 10; round++) {
+          const errs = await Promise.all(Array.from({ length: 10 }, () => captureError(s.client.query())));
+          for (const err of errs) expect(reachableCodes(err)).toContain(authCode(engine));
         }
         const elapsed = Date.now() - started;
         expect(s.attempts).toBeLessThanOrEqual(2 * 101);
