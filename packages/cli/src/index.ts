@@ -17,3 +17,4 @@ export { freePort } from './stack/postgres.js';
 export type { DbAdmin, Login, ServerInfo, StackEngine } from './stack/types.js';
 export { type RunExampleOptions, runExample } from './example/run.js';
 export { type Note, type NotesServer, type NotesServerOptions, type NotesStore, serveNotes } from './example/serve.js';
+export { rotationSmoke, type SmokeReport } from './example/smoke.js';
