@@ -1,3 +1,4 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   type CredentialSource,
   type CredentialSourceOptions,
@@ -579,14 +580,29 @@ describe('close and stats', () => {
     expect(sm.count()).toBe(1);
   });
 
+  it('close() clears pending timers', async () => {
+    vi.useFakeTimers();
+    const { sm, source } = setup({ retry: { maxAttempts: 5, baseDelayMs: 10_000, maxDelayMs: 10_000 } });
+    sm.down = connRefused();
+    const p = source.get().catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(vi.getTimerCount()).toBe(1);
+    source.close();
+    expect(vi.getTimerCount()).toBe(0);
+    expect(await p).toBeInstanceOf(SourceClosedError);
+  });
+
   it('destroys a client it created from clientConfig, never a client it was given', () => {
     const sm = new FakeSecretsManager();
     const destroy = vi.fn();
     const given = Object.assign(sm, { destroy });
     createCredentialSource({ secretId: 'x', client: given }).close();
     expect(destroy).not.toHaveBeenCalled();
+    const sdkDestroy = vi.spyOn(SecretsManagerClient.prototype, 'destroy');
     const owned = createCredentialSource({ secretId: 'x', clientConfig: { region: 'us-east-1' } });
-    owned.close(); // would throw if the SDK client could not be destroyed
+    owned.close();
+    owned.close();
+    expect(sdkDestroy).toHaveBeenCalledTimes(1);
   });
 
   it('stats() reports counters and the current version', async () => {
