@@ -1,1 +1,172 @@
-export {};
+import {
+  ConfigurationError,
+  type CredentialSource,
+  type CredentialSourceOptions,
+  resolveCredentialSource,
+} from '@dbcreds/core';
+import type { Configuration, IDatabaseDriver } from '@mikro-orm/core';
+
+/** The MikroORM options this adapter reads; every other option passes through unchanged. */
+export interface RotatingOrmOptions {
+  driver?: new (config: Configuration) => IDatabaseDriver;
+  dbName?: string;
+  host?: string;
+  port?: number;
+  /** Not allowed: the user comes from the secret. */
+  user?: never;
+  /** Not allowed: the password comes from the secret. */
+  password?: never;
+  /** Not allowed: a URL would carry credentials; use host/port/dbName. */
+  clientUrl?: never;
+  driverOptions?: object;
+  replicas?: Array<{ host?: string; port?: number; user?: never; password?: never; clientUrl?: never }>;
+}
+
+export interface MikroOrmAdapterOptions {
+  /**
+   * Close the credential source when `orm.close()` runs. Default: true when `source` was given
+   * as options (the adapter created it), false when a `CredentialSource` was passed in.
+   */
+  closeSourceOnClose?: boolean;
+}
+
+type Engine = 'pg' | 'mysql2';
+type DriverClass = new (config: Configuration) => IDatabaseDriver;
+type RetryHelper = { installRetry(pool: never, source: CredentialSource): unknown };
+/** The parts of MikroORM's `AbstractSqlConnection` the hook uses (public or protected members). */
+interface SqlConnection {
+  type: 'read' | 'write';
+  options: { host?: string; port?: number; driverOptions?: object };
+  connect(options?: { skipOnConnect?: boolean }): Promise<void>;
+  onConnect(): Promise<void>;
+  getNativeClient(): Promise<object>;
+}
+
+// Loaded lazily: a PostgreSQL app need not install mysql2, nor a MySQL app pg.
+const HELPERS: Record<Engine, () => Promise<RetryHelper>> = {
+  pg: () => import('@dbcreds/pg') as Promise<RetryHelper>,
+  mysql2: () => import('@dbcreds/mysql2') as Promise<RetryHelper>,
+};
+const CREDENTIAL_KEYS = ['user', 'password', 'clientUrl'];
+
+/**
+ * Returns MikroORM options whose `driver` is a subclass of yours: each connection's native pool
+ * (pg-pool or mysql2, MikroORM's own copies) takes user/password from `source` for every new
+ * physical connection and refreshes the secret and retries once on an auth error.
+ */
+export function withRotatingCredentials<O extends RotatingOrmOptions>(
+  ormOptions: O,
+  source: CredentialSource | CredentialSourceOptions,
+  options: MikroOrmAdapterOptions = {},
+): O {
+  validate(ormOptions, options);
+  const credentials = resolveCredentialSource(source);
+  const closeSource = options.closeSourceOnClose ?? credentials !== source;
+  const explicit = { host: ormOptions.host !== undefined, port: ormOptions.port !== undefined };
+  const Base = ormOptions.driver as DriverClass;
+
+  class RotatingCredentialsDriver extends Base {
+    constructor(config: Configuration) {
+      super(config);
+      const deps = this.getDependencies();
+      const engine: Engine | undefined = deps.includes('pg') ? 'pg' : deps.includes('mysql2') ? 'mysql2' : undefined;
+      if (engine === undefined) {
+        throw new ConfigurationError(`@dbcreds/mikro-orm supports the pg and mysql2 based drivers, not ${Base.name}`, {
+          keys: ['driver'],
+        });
+      }
+      const { connection, replicas } = this as unknown as { connection: SqlConnection; replicas: SqlConnection[] };
+      const helper = HELPERS[engine]();
+      helper.catch(() => {}); // surfaced by connect(), which awaits it
+      for (const conn of [connection, ...replicas]) hook(conn, engine, helper, credentials, explicit);
+    }
+
+    override async close(force?: boolean): Promise<void> {
+      try {
+        await super.close(force);
+      } finally {
+        if (closeSource) credentials.close();
+      }
+    }
+  }
+  Object.defineProperty(RotatingCredentialsDriver, 'name', { value: `RotatingCredentials(${Base.name})` });
+  return { ...ormOptions, driver: RotatingCredentialsDriver };
+}
+
+function hook(
+  conn: SqlConnection,
+  engine: Engine,
+  helperPromise: Promise<RetryHelper>,
+  source: CredentialSource,
+  explicit: { host: boolean; port: boolean },
+): void {
+  let helper: RetryHelper | undefined;
+  void helperPromise.then(
+    (h) => (helper = h),
+    () => {},
+  );
+  const patched = new WeakSet<object>();
+  const install = (pool: object): void => {
+    if (helper === undefined || patched.has(pool)) return;
+    helper.installRetry(pool as never, source);
+    patched.add(pool);
+  };
+  if (engine === 'pg') {
+    // Public hook (7.0.16+): patches the pool however it gets created, before its first connect.
+    const user = conn.options.driverOptions as { onPoolCreated?: (pool: object) => unknown } | undefined;
+    conn.options.driverOptions = {
+      ...user,
+      onPoolCreated: (pool: object) => {
+        install(pool);
+        return user?.onPoolCreated?.(pool);
+      },
+    };
+  }
+  // mysql2 pools have no creation hook: patch between building the pool and the first query
+  // (onConnect's ensureDatabase already queries), so connect without onConnect, patch, then run it.
+  const connect = conn.connect.bind(conn);
+  conn.connect = async (options) => {
+    helper ??= await helperPromise;
+    const creds = await source.get();
+    if (conn.type === 'write') {
+      if (!explicit.host && creds.host !== undefined) conn.options.host = creds.host;
+      if (!explicit.port && creds.port !== undefined) conn.options.port = creds.port;
+    }
+    await connect({ ...options, skipOnConnect: true });
+    install(await conn.getNativeClient());
+    if (options?.skipOnConnect !== true) await conn.onConnect();
+  };
+}
+
+function validate(ormOptions: RotatingOrmOptions, options: MikroOrmAdapterOptions): void {
+  if (ormOptions === null || typeof ormOptions !== 'object') {
+    throw new ConfigurationError('MikroORM options must be an object');
+  }
+  const unknown = Object.keys(options).filter((k) => k !== 'closeSourceOnClose');
+  if (unknown.length > 0) {
+    throw new ConfigurationError(`Unknown @dbcreds/mikro-orm option(s): ${unknown.join(', ')}`, { keys: unknown });
+  }
+  if (typeof ormOptions.driver !== 'function') {
+    throw new ConfigurationError('MikroORM options need a `driver` class (e.g. PostgreSqlDriver, MySqlDriver)', {
+      keys: ['driver'],
+    });
+  }
+  const entries: Array<[string, object]> = [['', ormOptions]];
+  for (const [i, r] of (ormOptions.replicas ?? []).entries()) entries.push([`replicas[${i}].`, r]);
+  const bad = entries.flatMap(([prefix, o]) =>
+    CREDENTIAL_KEYS.filter((k) => Object.hasOwn(o, k)).map((k) => prefix + k),
+  );
+  if (bad.length > 0) {
+    throw new ConfigurationError(
+      `MikroORM options must not set ${bad.join(', ')}: user and password always come from the secret (use host/port/dbName)`,
+      { keys: bad },
+    );
+  }
+  const d = ormOptions.driverOptions;
+  if (d !== undefined && (typeof d !== 'object' || d === null || 'createDriver' in d || 'selectFrom' in d)) {
+    throw new ConfigurationError(
+      'driverOptions must be a plain options object: a function, Kysely instance or dialect bypasses the credential hook',
+      { keys: ['driverOptions'] },
+    );
+  }
+}
