@@ -28,9 +28,9 @@ export interface DrillOptions {
   workers: number;
   /** Rotations per contender. Default 3. */
   rotations: number;
-  /** Time between rotations, and after the last one, in ms. Default 6000. */
+  /** Time between rotations, and after the last one, in ms. Default 5500. */
   intervalMs: number;
-  /** Queries before the first rotation, in ms. Default 1500. */
+  /** Queries before the first rotation, in ms. Default 1000. */
   warmupMs: number;
   /** Pool size. Default 8. */
   poolMax: number;
@@ -53,13 +53,18 @@ export interface DrillOptions {
    * ms: the rotation window in which GetSecretValue still returns the old password. Default 1000.
    */
   windowMs: number;
+  /**
+   * Rotation strategy (`handler` mode only for `alternating-users`, which flips between `u` and
+   * `u_clone` using a master secret). Default `single-user`.
+   */
+  strategy: 'single-user' | 'alternating-users';
 }
 
 export const DEFAULT_DRILL_OPTIONS: DrillOptions = {
   workers: 16,
   rotations: 3,
-  intervalMs: 6000,
-  warmupMs: 1500,
+  intervalMs: 5500,
+  warmupMs: 1000,
   poolMax: 8,
   idleTimeoutMs: 100,
   connectTimeoutMs: 5000,
@@ -67,6 +72,7 @@ export const DEFAULT_DRILL_OPTIONS: DrillOptions = {
   queryTimeoutMs: 10_000,
   rotation: 'handler',
   windowMs: 1000,
+  strategy: 'single-user',
 };
 
 export type FailureKind = 'auth' | 'timeout' | 'other';
@@ -97,7 +103,10 @@ export interface ContenderResult {
   recoveryMs: (number | null)[];
   /** Errors that escaped the contender (unhandled 'error' events, rejections): a crash in production. */
   uncaughtErrors: number;
-  /** The old password was rejected by the server after the first rotation (proves the drill bites). */
+  /**
+   * The credentials in use before the first rotation were rejected by the server after it (single-user)
+   * or after the second rotation (alternating-users): proves the drill bites.
+   */
   oldPasswordRejected: boolean;
   rotationMs: number[];
   sessionsKilled: number;
@@ -225,7 +234,10 @@ export async function runContender(env: DrillEnv, spec: ContenderSpec): Promise<
   const log = env.log ?? (() => {});
   const admin: DrillAdmin = await createDrillAdmin(server);
   const { client, gets } = drillClient(sm.endpoint);
+  const alternating = o.strategy === 'alternating-users';
+  if (alternating && o.rotation !== 'handler') throw new Error('alternating-users needs --rotation handler');
   const user = await admin.createUser(`drl_${spec.id.replace(/[^a-z0-9]/g, '').slice(0, 10)}`);
+  const usernames = alternating ? [user.username, `${user.username}_clone`] : [user.username];
   const secrets = new Set<string>([user.password]);
   const secretId = `drill/${server.engine}/${spec.id}/${randomUUID().slice(0, 8)}`;
   const lambdaArn = `arn:aws:lambda:${REGION}:000000000000:function:drill-${randomUUID().slice(0, 8)}`;
@@ -248,21 +260,37 @@ export async function runContender(env: DrillEnv, spec: ContenderSpec): Promise<
     sessionsKilled: 0,
     errorSamples: [],
   };
-  await client.send(
-    new CreateSecretCommand({
-      Name: secretId,
-      SecretString: JSON.stringify({
-        engine: server.engine,
-        host: server.host,
-        port: server.port,
-        username: user.username,
-        password: user.password,
-        dbname: server.database,
+  const secretValue = {
+    engine: server.engine,
+    host: server.host,
+    port: server.port,
+    username: user.username,
+    password: user.password,
+    dbname: server.database,
+  };
+  let masterarn: string | undefined;
+  let masterUser: string | undefined;
+  if (alternating) {
+    // PostgreSQL: the server's superuser. MariaDB: a dedicated user with GRANT OPTION (root has no password).
+    const master =
+      server.engine === 'postgres'
+        ? { username: server.adminUser, password: server.adminPassword }
+        : await admin.createMaster('drl_master');
+    if (server.engine !== 'postgres') masterUser = master.username;
+    secrets.add(master.password);
+    const out = await client.send(
+      new CreateSecretCommand({
+        Name: `${secretId}/master`,
+        SecretString: JSON.stringify({ ...secretValue, ...master }),
       }),
-    }),
+    );
+    masterarn = out.ARN;
+  }
+  await client.send(
+    new CreateSecretCommand({ Name: secretId, SecretString: JSON.stringify({ ...secretValue, masterarn }) }),
   );
   if (o.rotation === 'handler') {
-    const handler = createRotationHandler({ strategy: 'single-user', client });
+    const handler = createRotationHandler({ strategy: o.strategy, client });
     sm.registerRotator(lambdaArn, async (event) => {
       await handler(event);
       // Models the time between the setSecret and finishSecret invocations of a real rotation.
@@ -330,21 +358,24 @@ export async function runContender(env: DrillEnv, spec: ContenderSpec): Promise<
     const workers = Array.from({ length: o.workers }, () => worker());
 
     const rotationStarts: number[] = [];
+    let first: SecretView | undefined;
     for (let i = 0; i < o.rotations; i++) {
       const due = o.warmupMs + i * o.intervalMs;
       const wait = due - (performance.now() - t0);
       if (wait > 0) await sleep(wait);
       const before = await readCurrent(client, secretId);
+      first ??= before;
       const rStart = performance.now() - t0;
       rotationStarts.push(rStart);
       await rotate(o, sm, client, admin, secretId, lambdaArn, before);
-      result.sessionsKilled += await admin.killIdleSessions(user.username);
+      for (const u of usernames) result.sessionsKilled += await admin.killIdleSessions(u);
       result.rotationMs.push(Math.round(performance.now() - t0 - rStart));
       const after = await readCurrent(client, secretId);
       secrets.add(after.value.password);
       if (after.versionId === before.versionId) throw new Error(`rotation ${i + 1} did not move AWSCURRENT`);
-      if (i === 0) {
-        await admin.expectLoginRejected({ username: before.value.username, password: before.value.password });
+      // Alternating users: the first user's old password dies at the second rotation.
+      if (i === (alternating ? 1 : 0) && first) {
+        await admin.expectLoginRejected({ username: first.value.username, password: first.value.password });
         result.oldPasswordRejected = true;
       }
       log(`    rotation ${i + 1}/${o.rotations} done in ${result.rotationMs[i]} ms`);
@@ -391,7 +422,7 @@ export async function runContender(env: DrillEnv, spec: ContenderSpec): Promise<
       .sort((a, b) => b[1] - a[1])
       .slice(0, 6)
       .map(([m, n]) => `${n}× ${m}`);
-    await admin.dropUser(user.username).catch(() => {});
+    for (const u of [...usernames, ...(masterUser ? [masterUser] : [])]) await admin.dropUser(u).catch(() => {});
     await admin.close().catch(() => {});
     client.destroy();
   }

@@ -112,6 +112,8 @@ export async function useMariaDb(): Promise<StartedServer> {
 export interface DrillAdmin {
   createUser(prefix: string): Promise<{ username: string; password: string }>;
   dropUser(username: string): Promise<void>;
+  /** MySQL/MariaDB: a user that may create users and grant (master of an alternating-users rotation). */
+  createMaster(prefix: string): Promise<{ username: string; password: string }>;
   /** ALTER USER … PASSWORD (the setSecret step of a single-user rotation). */
   setPassword(username: string, password: string): Promise<void>;
   /** Terminates the user's idle sessions, as a failover or restart would; returns how many. */
@@ -154,6 +156,9 @@ async function postgresAdmin(server: DrillServer): Promise<DrillAdmin> {
       );
       await admin.query(`REVOKE ALL ON DATABASE ${ident(server.database)} FROM ${ident(username)}`);
       await admin.query(`DROP ROLE IF EXISTS ${ident(username)}`);
+    },
+    async createMaster() {
+      throw new Error('PostgreSQL: use the server superuser as master');
     },
     async setPassword(username, password) {
       await admin.query(`ALTER ROLE ${ident(username)} WITH PASSWORD ${admin.escapeLiteral(password)}`);
@@ -207,6 +212,13 @@ async function mysqlAdmin(server: DrillServer): Promise<DrillAdmin> {
     async dropUser(username) {
       await killWhere(admin, username, false);
       await admin.query('DROP USER IF EXISTS ?@?', [username, '%']);
+    },
+    async createMaster(prefix) {
+      const username = `${prefix}_${randomBytes(4).toString('hex')}`;
+      const password = randomPassword();
+      await admin.query('CREATE USER ?@? IDENTIFIED BY ?', [username, '%', password]);
+      await admin.query('GRANT ALL PRIVILEGES ON *.* TO ?@? WITH GRANT OPTION', [username, '%']);
+      return { username, password };
     },
     async setPassword(username, password) {
       await admin.query('ALTER USER ?@? IDENTIFIED BY ?', [username, '%', password]);

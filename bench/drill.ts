@@ -28,6 +28,7 @@ const HELP = `Usage: pnpm --filter @dbcreds/bench drill [flags]
   --think-ms <ms>           max random pause between a worker's queries (default ${DEFAULT_DRILL_OPTIONS.thinkMs})
   --window-ms <ms>          setSecret→finishSecret gap (default ${DEFAULT_DRILL_OPTIONS.windowMs})
   --rotation <mode>         handler (RotateSecret + @dbcreds/rotation) | manual (default ${DEFAULT_DRILL_OPTIONS.rotation})
+  --strategy <s>            single-user | alternating-users (handler mode; default single-user)
   --long                    preset: 10 rotations every 10 s, 32 workers
   --out <file>              JSON output (default bench/results/drill-<date>.json)
   --no-write                print only
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
       'think-ms': { type: 'string' },
       'window-ms': { type: 'string' },
       rotation: { type: 'string' },
+      strategy: { type: 'string' },
       long: { type: 'boolean' },
       out: { type: 'string' },
       'no-write': { type: 'boolean' },
@@ -70,6 +72,10 @@ async function main(): Promise<void> {
     : DEFAULT_DRILL_OPTIONS;
   const rotation = values.rotation ?? base.rotation;
   if (rotation !== 'handler' && rotation !== 'manual') throw new Error('--rotation must be handler or manual');
+  const strategy = values.strategy ?? base.strategy;
+  if (strategy !== 'single-user' && strategy !== 'alternating-users') {
+    throw new Error('--strategy must be single-user or alternating-users');
+  }
   const options: DrillOptions = {
     ...base,
     workers: int('workers', values.workers, base.workers),
@@ -81,6 +87,7 @@ async function main(): Promise<void> {
     thinkMs: int('think-ms', values['think-ms'], base.thinkMs),
     windowMs: int('window-ms', values['window-ms'], base.windowMs),
     rotation,
+    strategy,
   };
   const engines = (values.engines ?? 'postgres,mysql').split(',') as DrillEngine[];
   for (const e of engines) if (e !== 'postgres' && e !== 'mysql') throw new Error(`unknown engine ${e}`);
@@ -92,7 +99,7 @@ async function main(): Promise<void> {
   console.log(
     `rotation drill: ${options.workers} workers, ${options.rotations} rotations every ${options.intervalMs} ms, ` +
       `pool max ${options.poolMax}, idle timeout ${options.idleTimeoutMs} ms, window ${options.windowMs} ms, ` +
-      `rotation=${options.rotation}`,
+      `rotation=${options.rotation} (${options.strategy})`,
   );
   try {
     for (const engine of engines) {
@@ -109,6 +116,9 @@ async function main(): Promise<void> {
               : `    ok ${r.queriesOk}, failed ${r.queriesFailed}, GetSecretValue ${r.getSecretValueCalls}`,
           );
           for (const sample of r.errorSamples.slice(0, 3)) console.log(`      ${sample}`);
+          if (r.failedBeforeFirstRotation > 0) {
+            console.log(`    WARNING: ${r.failedBeforeFirstRotation} queries failed before the first rotation`);
+          }
         }
       } finally {
         await server.stop();
