@@ -1,7 +1,20 @@
 #!/usr/bin/env bash
-# The whole test suite. Run through `npm test` (which provisions Node/pnpm/deps first via setup.sh).
-set -euo pipefail
+# The whole test suite. Run it through `npm test`, which provisions Node/pnpm/deps and builds first
+# (scripts/setup.sh). Every step runs even when an earlier one failed; the exit code is non-zero if any failed.
+set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-echo "== typecheck"; pnpm run -s typecheck
-echo "== lint"; pnpm run -s lint
-echo "== vitest"; pnpm exec vitest run "$@"
+failed=()
+step() {
+  local name="$1"; shift
+  echo; echo "=== $name: $*"
+  local t0=$SECONDS
+  if "$@"; then echo "=== $name: ok ($((SECONDS - t0)) s)"; else echo "=== $name: FAILED ($((SECONDS - t0)) s)"; failed+=("$name"); fi
+}
+step typecheck pnpm exec tsc -p tsconfig.json --noEmit
+step lint pnpm exec biome check .
+step "vitest (all packages, examples, test bed, latest peer versions)" pnpm exec vitest run "$@"
+# Peer-version matrix: the same adapter tests against the oldest versions we claim.
+step "vitest knex 2.5" pnpm exec vitest run --config packages/knex/vitest.knex25.config.ts
+echo
+if [ ${#failed[@]} -gt 0 ]; then echo "FAILED steps: ${failed[*]}"; exit 1; fi
+echo "All test steps passed."
