@@ -25,4 +25,15 @@ describe('dbcreds demo (real embedded PostgreSQL, local Secrets Manager, RotateS
     expect(text).toMatch(/result +PASS/);
     expect(code).toBe(0);
   });
+
+  it('default plan (2 single-user + 2 alternating-users): the second single-user window is survived too', async () => {
+    // The app holds the AWSPENDING fallback of rotation 1 (promoted by finishSecret) when rotation 2
+    // changes the password again: the source must try the new AWSPENDING, not stop at AWSCURRENT.
+    const { code, text } = await demo(['--rotations', '4', '--duration', '3', '--interval', '1', '--workers', '4']);
+    expect(text).toMatch(/rotations +4\/4 \(single-user 2, alternating-users 2\)/);
+    expect(text).toMatch(/old password rejected +2\/2/);
+    expect(text).toMatch(/queries failed +0\n/);
+    expect(Number(/AWSPENDING fallbacks +(\d+)/.exec(text)?.[1])).toBeGreaterThanOrEqual(2);
+    expect(code).toBe(0);
+  });
 });

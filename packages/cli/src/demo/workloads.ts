@@ -130,8 +130,108 @@ async function mysql2Workload(ctx: WorkloadContext): Promise<Workload> {
   };
 }
 
+interface NoteRow {
+  id: number;
+  author: string;
+  body: string;
+}
+
+async function typeormWorkload(ctx: WorkloadContext): Promise<Workload> {
+  const { DataSource, EntitySchema } = await import('typeorm');
+  const { withRotatingCredentials } = await import('@dbcreds/typeorm');
+  const Note = new EntitySchema<NoteRow>({
+    name: 'Note',
+    tableName: 'notes',
+    columns: {
+      id: { type: Number, primary: true, generated: true },
+      author: { type: String },
+      body: { type: String },
+    },
+  });
+  const common = { host: ctx.host, port: ctx.port, database: ctx.database, entities: [Note], poolSize: ctx.poolMax };
+  const ds = new DataSource(
+    ctx.engine === 'postgres'
+      ? withRotatingCredentials(
+          { type: 'postgres', ...common, extra: { idleTimeoutMillis: ctx.idleTimeoutMs } },
+          ctx.source,
+        )
+      : withRotatingCredentials(
+          { type: 'mysql', ...common, extra: { maxIdle: 0, idleTimeout: ctx.idleTimeoutMs } },
+          ctx.source,
+        ),
+  );
+  await ds.initialize();
+  const notes = ds.getRepository(Note);
+  return {
+    async step(w, n) {
+      if (inTx(n)) {
+        await ds.transaction(async (em) => {
+          await em.insert(Note, { author: author(w), body: `note ${n} (tx)` });
+          await em.count(Note, { where: { author: author(w) } });
+        });
+        return;
+      }
+      await notes.insert({ author: author(w), body: `note ${n}` });
+      await notes.find({ where: { author: author(w) }, order: { id: 'DESC' }, take: 5 });
+    },
+    close: () => ds.destroy(),
+  };
+}
+
+async function mikroOrmWorkload(ctx: WorkloadContext): Promise<Workload> {
+  const { EntitySchema, MikroORM } = await import('@mikro-orm/core');
+  const { withRotatingCredentials } = await import('@dbcreds/mikro-orm');
+  const Note = new EntitySchema<NoteRow>({
+    name: 'Note',
+    tableName: 'notes',
+    properties: {
+      id: { type: 'number', primary: true, autoincrement: true },
+      author: { type: 'string' },
+      body: { type: 'string' },
+    },
+  });
+  const common = {
+    host: ctx.host,
+    port: ctx.port,
+    dbName: ctx.database,
+    entities: [Note],
+    pool: { min: 0, max: ctx.poolMax, idleTimeoutMillis: ctx.idleTimeoutMs },
+    debug: false,
+  };
+  const orm =
+    ctx.engine === 'postgres'
+      ? await MikroORM.init(
+          withRotatingCredentials(
+            { driver: (await import('@mikro-orm/postgresql')).PostgreSqlDriver, ...common },
+            ctx.source,
+          ),
+        )
+      : await MikroORM.init(
+          withRotatingCredentials({ driver: (await import('@mikro-orm/mysql')).MySqlDriver, ...common }, ctx.source),
+        );
+  return {
+    async step(w, n) {
+      if (inTx(n)) {
+        await orm.em.fork().transactional(async (em) => {
+          em.create(Note, { author: author(w), body: `note ${n} (tx)` });
+          await em.flush();
+          await em.count(Note, { author: author(w) });
+        });
+        return;
+      }
+      const em = orm.em.fork();
+      em.create(Note, { author: author(w), body: `note ${n}` });
+      await em.flush();
+      await em.find(Note, { author: author(w) }, { orderBy: { id: 'desc' }, limit: 5 });
+    },
+    close: () => orm.close(),
+  };
+}
+
 const FACTORIES: Partial<Record<OrmName, (ctx: WorkloadContext) => Promise<Workload>>> = {
   knex: knexWorkload,
+  typeorm: typeormWorkload,
+  'mikro-orm': mikroOrmWorkload,
   pg: pgWorkload,
   mysql2: mysql2Workload,
 };
