@@ -1,0 +1,43 @@
+import { type Admin, serverFor } from '@dbcreds/testbed';
+import * as typeorm from 'typeorm';
+import { EntitySchema } from 'typeorm';
+
+/** A view returning the connection's current user: repository calls prove which login a pooled connection used. */
+export const Whoami = new EntitySchema<{ u: string }>({
+  name: 'Whoami',
+  tableName: 'dbcreds_typeorm_whoami',
+  columns: { u: { type: String, primary: true } },
+});
+
+/** A plain table for repository writes. */
+export const Item = new EntitySchema<{ id: number; name: string }>({
+  name: 'Item',
+  tableName: 'dbcreds_typeorm_item',
+  columns: { id: { type: Number, primary: true, generated: true }, name: { type: String, length: 100 } },
+});
+
+const DDL = {
+  postgres: [
+    'CREATE TABLE IF NOT EXISTS dbcreds_typeorm_item (id SERIAL PRIMARY KEY, name VARCHAR(100) NOT NULL)',
+    'GRANT ALL ON TABLE dbcreds_typeorm_item TO PUBLIC',
+    'GRANT ALL ON SEQUENCE dbcreds_typeorm_item_id_seq TO PUBLIC',
+    'CREATE OR REPLACE VIEW dbcreds_typeorm_whoami AS SELECT current_user::text AS u',
+    'GRANT SELECT ON dbcreds_typeorm_whoami TO PUBLIC',
+  ],
+  mysql: [
+    'CREATE TABLE IF NOT EXISTS ??.dbcreds_typeorm_item (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(100) NOT NULL)',
+    // INVOKER: CURRENT_USER() is the querying user, not the view's definer.
+    'CREATE SQL SECURITY INVOKER VIEW IF NOT EXISTS ??.dbcreds_typeorm_whoami AS SELECT CURRENT_USER() AS u',
+  ],
+};
+
+/** Creates the test schema (idempotent; test files run in parallel, so one concurrent-DDL failure is retried). */
+export async function createSchema(admin: Admin): Promise<void> {
+  const params = admin.engine === 'mysql' ? [serverFor('mysql').database] : [];
+  for (const sql of DDL[admin.engine]) {
+    await admin.exec(sql, params).catch(() => admin.exec(sql, params));
+  }
+}
+
+/** The TypeORM line under test: '0.3' (vitest.typeorm03.config.ts) or '1' (default). */
+export const TYPEORM_LINE = typeof (typeorm as Record<string, unknown>).createConnection === 'function' ? '0.3' : '1';
