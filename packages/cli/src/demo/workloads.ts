@@ -236,6 +236,15 @@ const FACTORIES: Partial<Record<OrmName, (ctx: WorkloadContext) => Promise<Workl
   mysql2: mysql2Workload,
 };
 
+/** Why a library has no demo workload yet (checked before anything starts). */
+export function demoUnavailable(orm: OrmName): string | undefined {
+  if (orm !== 'prisma') return undefined;
+  return (
+    'the prisma demo needs a Prisma client generated from a schema (prisma generate), which the CLI does not ship yet; ' +
+    'see packages/prisma/README.md for PrismaClient with withRotatingCredentials, or run --orm knex|typeorm|mikro-orm|pg|mysql2'
+  );
+}
+
 /** Builds the workload for `orm` (loaded lazily, so only the chosen library is imported). */
 export async function createWorkload(orm: OrmName, ctx: WorkloadContext): Promise<Workload> {
   const factory = FACTORIES[orm];
