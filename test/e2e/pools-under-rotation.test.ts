@@ -5,10 +5,12 @@
  * scram PostgreSQL and MariaDB, for both strategies, and once driven by the rotation scheduler.
  *
  * Per case: 8 workers read and write through the pool (connections churn: short idle timeout, pg
- * `maxUses`); after each rotation the test proves what the server now rejects (single-user: the old
- * password; alternating: the credentials two versions back) and what it accepts, kills the app's
- * sessions between queries (a kill mid-query fails that query by design), and then asserts recovery:
- * zero failed queries, the new version and username in use, and bounded GetSecretValue calls.
+ * `maxUses`). Each rotation is interrupted after setSecret (the window: AWSCURRENT still old): the
+ * test proves the server already rejects the old password (single-user), kills the app's sessions
+ * between queries (a kill mid-query fails that query by design) and requires the load to go on
+ * (core's AWSPENDING fallback). After finishSecret it proves what the server rejects and accepts
+ * (alternating: previous user still works, credentials two versions back rejected), kills again and
+ * asserts recovery: zero failed queries, the new version and current_user, bounded GetSecretValue.
  *
  * GetSecretValue is counted three ways: the local Secrets Manager's total, the core source's
  * `stats().fetches` (the application), and an SDK middleware on each of the three clients
