@@ -97,9 +97,7 @@ describe.each(ENGINES)('%s via RotateSecret', (engine) => {
       const lambdaArn = `arn:aws:lambda:us-east-1:000000000000:function:rot-${randomBytes(4).toString('hex')}`;
       tsm.sm.registerRotator(lambdaArn, createRotationHandler({ strategy: 'alternating-users', client: tsm.client }));
 
-      await expect(rotate(secretId, lambdaArn)).rejects.toThrow(
-        /rotation failed in setSecret/,
-      );
+      await expect(rotate(secretId, lambdaArn)).rejects.toThrow(/rotation failed in setSecret/);
       const failure = tsm.sm.lastRotationError(secretId);
       expect(failure?.message).not.toContain('wrong-master-password');
       const stages =
