@@ -79,7 +79,7 @@ export function createView(out: Output, opts: { plain?: boolean; frameMs?: numbe
   };
   const draw = () => {
     if (!snap) return;
-    const cols = Math.max(40, out.columns ?? 100);
+    const cols = Math.max(80, out.columns || 120);
     const lines = renderFrame(snap()).map((l) => (l.length > cols + 12 ? l.slice(0, cols + 12) : l));
     clear();
     out.write(`${lines.join('\n')}\n`);
