@@ -261,9 +261,9 @@ class Source implements CredentialSource {
         return this.#install(cur, 'refresh', undefined);
       }
       const cur = (await this.#fetch('AWSCURRENT', false))!;
-      if (rejected.stage === 'AWSPENDING') {
-        // The fallback itself was rejected (pending created but never set on the server): go back to AWSCURRENT.
-        if (cur.versionId !== rejected.versionId) {
+      if (cur.versionId !== rejected.versionId) {
+        if (rejected.stage === 'AWSPENDING') {
+          // The fallback itself was rejected (pending created but never set on the server): back to AWSCURRENT.
           this.#s.fallbacks++;
           this.#emitter.emit('fallback', {
             secretId: this.secretId,
@@ -271,14 +271,12 @@ class Source implements CredentialSource {
             versionId: cur.versionId,
             stage: 'AWSCURRENT',
           });
-        } else {
-          this.#markFruitless(); // the pending version was promoted: same credentials
         }
         return this.#install(cur, 'refresh', undefined);
       }
-      if (cur.versionId !== rejected.versionId) return this.#install(cur, 'refresh', undefined);
-      // Rotation window: AWSCURRENT still is the rejected version. The new password may already be
-      // set on the server (setSecret runs before finishSecret), so try AWSPENDING.
+      // Rotation window: AWSCURRENT is the rejected version (still, or again: a fallback version that has
+      // since been promoted and is now being rotated away from). The new password may already be set on
+      // the server (setSecret runs before finishSecret), so try AWSPENDING.
       const pending = await this.#fetch('AWSPENDING', true);
       if (pending !== undefined && pending.versionId !== rejected.versionId) {
         this.#s.fallbacks++;

@@ -113,6 +113,26 @@ describe('real SDK + local Secrets Manager', () => {
     expect(rotated).toHaveLength(1); // same version, only its label moved
   });
 
+  it('back-to-back rotations inside one TTL: a promoted fallback version is rotated away from via AWSPENDING', async () => {
+    // Regression (found by the e2e test and the drill): after rotation 1 the cache holds v2 labelled
+    // AWSPENDING; finishSecret promotes v2; rotation 2's setSecret rejects v2 while AWSCURRENT is still v2.
+    const id = uniqueSecretName('core');
+    await putDbSecret(tsm.client, id, value('app', 'pw-1'));
+    const s = source(id, { ttlMs: 3_600_000, minRefreshIntervalMs: 60_000 });
+    const v1creds = await s.get();
+    for (const [n, pw] of [[2, 'pw-2'], [3, 'pw-3'], [4, 'pw-4']] as const) {
+      const rejected = await s.get();
+      const next = await putDbSecret(tsm.client, id, value('app', pw), ['AWSPENDING']); // createSecret
+      const before = gets();
+      const got = await s.refresh(rejected); // setSecret done: the server rejects `rejected`
+      expect(got, `rotation ${n}`).toMatchObject({ versionId: next, stage: 'AWSPENDING', password: pw });
+      expect(gets() - before).toBe(2); // AWSCURRENT (still the rejected version) + AWSPENDING
+      await moveCurrent(tsm.client, id, next); // finishSecret
+    }
+    expect(v1creds.password).toBe('pw-1');
+    expect(s.stats()).toMatchObject({ fallbacks: 3, rotations: 3 });
+  });
+
   it('RotateSecret placeholder: an AWSPENDING version without a value is treated as absent', async () => {
     const id = uniqueSecretName('core-rot');
     const v1 = await putDbSecret(tsm.client, id, value('app', 'pw-1'));
