@@ -10,6 +10,7 @@ export default defineConfig({
     alias: [
       ...pkgs.map((p) => ({ find: new RegExp(`^@dbcreds/${p}$`), replacement: r(`./packages/${p}/src/index.ts`) })),
       { find: /^@dbcreds\/testbed$/, replacement: r('./test/src/index.ts') },
+      { find: /^dbcreds$/, replacement: r('./packages/cli/src/index.ts') },
     ],
   },
   test: {
