@@ -1,1 +1,104 @@
-export {};
+import {
+  ConfigurationError,
+  type CredentialSource,
+  type CredentialSourceOptions,
+  engineFamily,
+  resolveCredentialSource,
+} from '@dbcreds/core';
+import type { SqlDriverAdapterFactory } from '@prisma/client/runtime/client';
+import { load, RotatingMariaDbPool, required } from './mariadb-pool.js';
+
+export { MARIADB_POOL_DEFAULTS, RotatingMariaDbPool } from './mariadb-pool.js';
+
+export type PrismaProvider = 'postgres' | 'mysql';
+
+export interface RotatingPrismaOptions {
+  /** `'postgres'` (@prisma/adapter-pg) or `'mysql'` (@prisma/adapter-mariadb; MySQL and MariaDB). Default: the only installed adapter. */
+  provider?: PrismaProvider;
+  /** Explicit endpoint; each wins over the secret's `host` / `port` / `dbname`. */
+  host?: string;
+  port?: number;
+  database?: string;
+  /** Pool settings without endpoint or credentials: `pg.PoolConfig` (PostgreSQL) or mariadb `PoolConfig` (MySQL). */
+  pool?: Record<string, unknown>;
+  /** Options for `PrismaPg` / `PrismaMariaDb` (e.g. `schema`, `useTextProtocol`); `disposeExternalPool` is always true. */
+  driverAdapter?: Record<string, unknown>;
+}
+
+const OPTION_KEYS = ['provider', 'host', 'port', 'database', 'pool', 'driverAdapter'];
+const CLIENT_KEYS = ['adapter', 'accelerateUrl', 'datasourceUrl', 'datasources', 'url', 'username', 'password'];
+const POOL_KEYS = ['user', 'username', 'password', 'connectionString', 'uri', 'url', 'host', 'port', 'database'];
+
+// Optional peers: only the adapter for the configured provider has to be installed.
+const [adapterPg, dbcredsPg, adapterMariaDb] = await Promise.all([
+  load(import('@prisma/adapter-pg')),
+  load(import('@dbcreds/pg')),
+  load(import('@prisma/adapter-mariadb')),
+]);
+
+/**
+ * Returns PrismaClient options with a driver adapter whose connections authenticate with the
+ * credentials of `source` (re-read after an authentication failure; one retry per acquisition).
+ */
+export function withRotatingCredentials<T extends object>(
+  clientOptions: T,
+  source: CredentialSource | CredentialSourceOptions,
+  options: RotatingPrismaOptions = {},
+): T & { adapter: SqlDriverAdapterFactory } {
+  const bad = [
+    ...Object.keys(options).filter((k) => !OPTION_KEYS.includes(k)),
+    ...CLIENT_KEYS.filter((k) => (clientOptions as Record<string, unknown>)[k] !== undefined),
+    ...POOL_KEYS.filter((k) => options.pool?.[k] !== undefined).map((k) => `pool.${k}`),
+  ];
+  if (bad.length > 0) {
+    throw new ConfigurationError(
+      `Unsupported option(s) ${bad.join(', ')}: @dbcreds/prisma supplies the adapter, user and password come from ` +
+        'the secret, and host/port/database are set as top-level adapter options',
+      { keys: bad },
+    );
+  }
+  const provider = options.provider ?? defaultProvider();
+  if (provider !== 'postgres' && provider !== 'mysql') {
+    throw new ConfigurationError(`provider must be 'postgres' or 'mysql'`, { keys: ['provider'] });
+  }
+  const credentialSource = resolveCredentialSource(source);
+  const endpoint = { host: options.host, port: options.port, database: options.database };
+  const driverAdapter = { ...options.driverAdapter, disposeExternalPool: true };
+  const adapter: SqlDriverAdapterFactory = {
+    provider,
+    adapterName: '@dbcreds/prisma',
+    // A fresh pool and Prisma adapter per connect(): `$disconnect()` ends the pool, a later query reconnects.
+    async connect() {
+      const engine = (await credentialSource.get()).engine;
+      if (engine && engineFamily(engine) !== provider) {
+        throw new ConfigurationError(`The secret's engine '${engine}' does not match provider '${provider}'`, {
+          keys: ['provider'],
+        });
+      }
+      if (provider === 'mysql') {
+        const pool = new RotatingMariaDbPool(credentialSource, { ...endpoint, ...options.pool });
+        return new (required(adapterMariaDb, '@prisma/adapter-mariadb').PrismaMariaDb)(pool, driverAdapter).connect();
+      }
+      const { PrismaPg } = required(adapterPg, '@prisma/adapter-pg');
+      const pool = required(dbcredsPg, '@dbcreds/pg').createPool(credentialSource, { ...endpoint, ...options.pool });
+      const factory = new PrismaPg(pool, driverAdapter);
+      if (factory.externalPool !== pool) {
+        await pool.end();
+        throw new ConfigurationError(
+          "@prisma/adapter-pg and @dbcreds/pg load different copies of 'pg' (the pool fails its instanceof check): dedupe pg",
+          { keys: ['provider'] },
+        );
+      }
+      return factory.connect();
+    },
+  };
+  return { ...clientOptions, adapter };
+}
+
+function defaultProvider(): PrismaProvider {
+  if (!adapterPg.error !== !adapterMariaDb.error) return adapterPg.error ? 'mysql' : 'postgres';
+  throw new ConfigurationError(
+    "Set the adapter option provider: 'postgres' or 'mysql' (install @prisma/adapter-pg or @prisma/adapter-mariadb)",
+    { keys: ['provider'] },
+  );
+}

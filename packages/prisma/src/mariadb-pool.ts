@@ -1,0 +1,131 @@
+/** Optional peers are loaded lazily: a PostgreSQL app need not install mariadb (and the reverse). */
+import { ConfigurationError, type CredentialSource, DbCredsError, type DbCredentials } from '@dbcreds/core';
+
+/** MySQL pool defaults (ms): why minimumIdle is 1, acquireTimeout 5 s and initializationTimeout 1 s: see README. */
+export const MARIADB_POOL_DEFAULTS = {
+  connectionLimit: 10,
+  minimumIdle: 1,
+  acquireTimeout: 5_000,
+  initializationTimeout: 1_000,
+  prepareCacheLength: 0,
+};
+
+export type Loaded = { mod?: any; error?: unknown };
+export const load = (spec: Promise<any>): Promise<Loaded> =>
+  spec.then(
+    (mod) => ({ mod }),
+    (error: unknown) => ({ error }),
+  );
+const mariadb = await load(import('mariadb'));
+
+export function required(loaded: Loaded, name: string): any {
+  if (loaded.error !== undefined) {
+    throw new ConfigurationError(`@dbcreds/prisma needs the package '${name}' for this provider`, {
+      keys: ['provider'],
+      cause: loaded.error,
+    });
+  }
+  return loaded.mod.default ?? loaded.mod;
+}
+
+type Entry = { pool: any; creds: DbCredentials; waiters: Set<(err: unknown) => void>; refused: boolean };
+
+/** Server errnos that refuse a login (access denied, db access denied, plugin, account locked): waiting cannot help. */
+const LOGIN_REFUSED = new Set([1044, 1045, 1698, 1524, 4151]);
+/** The server's refusal inside a pool error (45060/45061 wrap it in `cause`), if that is what it is. */
+const refusal = (err: any): unknown => [err?.cause, err].find((e) => LOGIN_REFUSED.has(e?.errno));
+
+/**
+ * The pool handed to PrismaMariaDb (duck-typed: getConnection/query/execute/end). mariadb fixes the
+ * password per pool, so a new secret version gets a new inner pool and the old one is ended: idle
+ * connections close at once, checked-out ones when released (mariadb destroys leftovers after 10 s).
+ */
+export class RotatingMariaDbPool {
+  #current: Entry | undefined;
+  #closed = false;
+
+  constructor(
+    private readonly source: CredentialSource,
+    private readonly config: Record<string, unknown>,
+  ) {}
+
+  /** One acquisition through `source.withAuthRetry`; one more on the newest pool if a swap ended the one it waited on. */
+  getConnection(): Promise<any> {
+    return this.source.withAuthRetry(async (creds) => {
+      const entry = this.#poolFor(creds);
+      try {
+        return await acquire(entry);
+      } catch (err) {
+        if (this.#current === entry || this.#current === undefined) throw err;
+        return acquire(this.#current);
+      }
+    });
+  }
+
+  query = (sql: unknown, values?: unknown): Promise<any> => this.#run('query', sql, values);
+  execute = (sql: unknown, values?: unknown): Promise<any> => this.#run('execute', sql, values);
+
+  async end(): Promise<void> {
+    this.#closed = true;
+    const entry = this.#current;
+    this.#current = undefined;
+    if (entry && !entry.refused) await entry.pool.end(); // a refused pool has been ended already
+  }
+
+  async #run(method: 'query' | 'execute', sql: unknown, values: unknown): Promise<any> {
+    const conn = await this.getConnection();
+    try {
+      return await conn[method](sql, values);
+    } finally {
+      await conn.release();
+    }
+  }
+
+  #poolFor(creds: DbCredentials): Entry {
+    if (this.#closed) throw new DbCredsError('This RotatingMariaDbPool has been ended', { code: 'DBCREDS_CLOSED' });
+    const previous = this.#current;
+    // Same version = same user and password (the stage may move from AWSPENDING to AWSCURRENT). A pool
+    // whose login was refused is replaced even so: its own retries back off up to 10 s.
+    if (previous?.creds.versionId === creds.versionId && !previous.refused) return previous;
+    const { host, port, database, ...rest } = this.config;
+    const pool = required(mariadb, 'mariadb').createPool({
+      ...MARIADB_POOL_DEFAULTS,
+      ...rest,
+      host: host ?? creds.host,
+      port: port ?? creds.port,
+      database: database ?? creds.dbname,
+      user: creds.username,
+      password: creds.password,
+    });
+    const entry: Entry = { pool, creds, waiters: new Set(), refused: false };
+    // mariadb reports a refused login at once on the pool's 'error' event, but to waiting callers only
+    // after acquireTimeout (without the 1045 cause while a connection is checked out): fail them now
+    // with the server's own error (PrismaMariaDb maps 1045 to P1000, so withAuthRetry refreshes), and
+    // end the pool so it stops retrying the login in the background.
+    pool.on('error', (poolError: unknown) => {
+      const err = refusal(poolError);
+      if (err === undefined) return;
+      entry.refused = true;
+      for (const reject of entry.waiters) reject(err);
+      entry.waiters.clear();
+      pool.end().catch(() => undefined);
+    });
+    this.#current = entry;
+    previous?.pool.end().catch(() => undefined);
+    return entry;
+  }
+}
+
+/** pool.getConnection(), rejected early by a refused login; a connection arriving after that is released. */
+function acquire(entry: Entry): Promise<any> {
+  return new Promise((resolve, reject) => {
+    entry.waiters.add(reject);
+    entry.pool.getConnection().then(
+      (conn: any) => (entry.waiters.delete(reject) ? resolve(conn) : conn.release().catch(() => undefined)),
+      (err: unknown) => {
+        entry.waiters.delete(reject);
+        reject(err);
+      },
+    );
+  });
+}
