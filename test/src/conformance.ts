@@ -74,6 +74,7 @@ export const SCENARIOS = {
   7: 'non-credential rejection: original error, retried at most once, no hammering',
   8: 'Secrets Manager unreachable while the cache is warm',
   9: 'transactions in flight across a rotation complete',
+  10: 'back-to-back single-user rotations inside one TTL',
 } as const;
 
 const IDLE_TIMEOUT_MS = 100;
@@ -348,8 +349,56 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
       },
       { minRefreshIntervalMs: 200 },
     );
+
+    scenario(
+      10,
+      async (s) => {
+        // Regression: after rotation 1 the cache holds v2 labelled AWSPENDING (the window fallback);
+        // once finishSecret promotes v2, rotation 2 rejects v2 and must still find the new AWSPENDING.
+        const load = new Load(s.client, 4);
+        const pendingIds: string[] = [];
+        let killed = 0;
+        let previous: UserCreds = s.user;
+        /** Kills every session between queries (a kill mid-query fails that query by design), then waits for `n` more successes. */
+        const killThenQueries = async (n: number) => {
+          await load.pause();
+          killed += await admin.killSessions(s.user.username);
+          await sleep(20);
+          load.resume();
+          await load.until(load.ok + n);
+        };
+        let result: { ok: number; failures: string[] };
+        try {
+          await load.until(10);
+          for (let r = 0; r < ROTATIONS_BACK_TO_BACK && load.failureCount === 0; r++) {
+            const next = { username: s.user.username, password: randomPassword() };
+            const pendingId = await putDbSecret(s.sm.client, s.secretId, dbSecretFor(engine, next), ['AWSPENDING']);
+            pendingIds.push(pendingId);
+            await admin.setPassword(next.username, next.password);
+            await admin.expectLoginRejected(previous); // the password being rotated away from no longer works
+            previous = next;
+            // Rotation window: AWSCURRENT still is the rejected version; new connections must authenticate.
+            await killThenQueries(15);
+            await moveCurrent(s.sm.client, s.secretId, pendingId); // finishSecret
+            await killThenQueries(15);
+          }
+        } finally {
+          result = await load.stop();
+        }
+        expect(result.failures).toEqual([]);
+        expect(pendingIds).toHaveLength(ROTATIONS_BACK_TO_BACK);
+        expect(killed).toBeGreaterThanOrEqual(2 * ROTATIONS_BACK_TO_BACK);
+        expect(s.source.stats().versionId).toBe(pendingIds.at(-1));
+        // initial read + per rotation: AWSCURRENT (still the rejected version) + AWSPENDING. No TTL expiry.
+        expect(s.getSecretValueCalls()).toBeGreaterThanOrEqual(1 + ROTATIONS_BACK_TO_BACK);
+        expect(s.getSecretValueCalls()).toBeLessThanOrEqual(1 + 2 * ROTATIONS_BACK_TO_BACK);
+      },
+      { minRefreshIntervalMs: 200 },
+    );
   });
 }
+
+const ROTATIONS_BACK_TO_BACK = 3;
 
 const TTL_SHORT_MS = 400;
 const MIN_REFRESH_MS = 500;
@@ -448,6 +497,9 @@ class Scenario {
 class Load {
   ok = 0;
   private readonly failures: unknown[] = [];
+  get failureCount(): number {
+    return this.failures.length;
+  }
   private readonly workers: Promise<void>[];
   private stopped = false;
   private gate: Promise<void> | undefined;
