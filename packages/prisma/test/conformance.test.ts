@@ -68,4 +68,4 @@ runConformanceSuite({ name: '@dbcreds/prisma', engines: ['postgres'], create, ex
 //    opens a connection) open for good.
 // 6: PrismaMariaDb reports 1045 as `{ kind: 'AuthenticationFailed', originalCode: '1045' }` (a
 //    string): the suite looks for the number 1045.
-runConformanceSuite({ name: '@dbcreds/prisma', engines: ['mysql'], create, scenarios: [2, 3, 4, 5, 7, 8, 9] });
+runConformanceSuite({ name: '@dbcreds/prisma', engines: ['mysql'], create, scenarios: [2, 3, 4, 5, 7, 8, 9, 10] });
