@@ -271,10 +271,11 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
         const started = Date.now();
         s.attempts = 0;
         const first = await captureError(s.client.query());
-        expect(reachableCodes(first)).toContain(expected);
+        expect(reachableCodes(first)).toContain(String(expected));
         // PostgreSQL 28000 is classified as auth (could be pg_hba): retried once; ACCOUNT LOCK is not.
         expect(s.attempts).toBe(isAuthError(first) ? 2 : 1);
-        for (let i = 0; i < 20; i++) expect(reachableCodes(await captureError(s.client.query()))).toContain(expected);
+        for (let i = 0; i < 20; i++)
+          expect(reachableCodes(await captureError(s.client.query()))).toContain(String(expected));
         const elapsed = Date.now() - started;
         expect(s.attempts).toBeLessThanOrEqual(2 * 21);
         expect(s.getSecretValueCalls()).toBeLessThanOrEqual(2 * (1 + Math.ceil(elapsed / MIN_REFRESH_MS)));
@@ -579,8 +580,9 @@ async function captureError(p: Promise<unknown>): Promise<unknown> {
 }
 
 /** Every `code`/`errno` reachable through cause/original/parent/driverError/errors chains. */
-export function reachableCodes(err: unknown): Array<string | number> {
-  const out: Array<string | number> = [];
+/** Every error code reachable from `err` through wrapper chains, as strings (Prisma reports '1045'). */
+export function reachableCodes(err: unknown): string[] {
+  const out: string[] = [];
   const seen = new Set<object>();
   const queue: unknown[] = [err];
   while (queue.length > 0 && seen.size < 50) {
@@ -590,9 +592,11 @@ export function reachableCodes(err: unknown): Array<string | number> {
     const e = node as Record<string, unknown>;
     for (const key of ['code', 'errno', 'originalCode'] as const) {
       const v = e[key];
-      if (typeof v === 'string' || typeof v === 'number') out.push(v);
+      if (typeof v === 'string' || typeof v === 'number') out.push(String(v));
     }
     for (const key of ['cause', 'original', 'parent', 'driverError', 'originalError', 'error']) queue.push(e[key]);
+    const meta = e.meta as Record<string, unknown> | undefined;
+    if (meta && typeof meta === 'object') queue.push(meta.driverAdapterError); // Prisma known request errors
     if (Array.isArray(e.errors)) queue.push(...e.errors);
   }
   return out;
@@ -604,8 +608,8 @@ function describeError(err: unknown): string {
   return `${codes.join('/')}: ${msg}`;
 }
 
-function authCode(engine: EngineName): string | number {
-  return engine === 'postgres' ? '28P01' : 1045;
+function authCode(engine: EngineName): string {
+  return engine === 'postgres' ? '28P01' : '1045';
 }
 
 /** `user@%` (MySQL CURRENT_USER()) → `user`. */

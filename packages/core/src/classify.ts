@@ -5,7 +5,8 @@
  * - MySQL / MariaDB: errno 1045 (ER_ACCESS_DENIED_ERROR), or code 'ER_ACCESS_DENIED_ERROR'.
  * - PostgreSQL: SQLSTATE 28P01 (invalid_password) and 28000 (invalid_authorization_specification;
  *   may also be a pg_hba rejection: retrying once is cheap).
- * - Prisma: code / errorCode 'P1000'; DriverAdapterError whose cause has kind 'AuthenticationFailed'.
+ * - Prisma: code / errorCode 'P1000'; DriverAdapterError whose cause has kind 'AuthenticationFailed', or
+ *   an `originalCode` of 28P01 / 28000 / 1045 (e.g. kind 'DatabaseAccessDenied', originalCode '28000').
  * - mariadb connector 45028 (ER_GET_CONNECTION_TIMEOUT) whose cause is 1045: found by walking `cause`.
  * Not auth errors: 1044 ER_DBACCESS_DENIED_ERROR (authenticated, no access to the database: new
  * credentials cannot fix grants), 1698, network errors, timeouts, anything matched only by text.
@@ -59,6 +60,11 @@ function ownCode(e: Record<string, unknown>): string | undefined {
   }
   if (code === 'P1000' || safeGet(e, 'errorCode') === 'P1000') return 'prisma:P1000';
   if (safeGet(e, 'kind') === 'AuthenticationFailed') return 'prisma:AuthenticationFailed';
+  // Prisma driver-adapter error causes carry the driver's code as `originalCode`
+  // (e.g. { kind: 'DatabaseAccessDenied', originalCode: '28000' } from @prisma/adapter-pg).
+  const originalCode = safeGet(e, 'originalCode');
+  if (originalCode === '28P01' || originalCode === '28000') return `postgres:${originalCode}`;
+  if (originalCode === '1045' || originalCode === 1045) return 'mysql:1045';
   return undefined;
 }
 

@@ -114,6 +114,18 @@ const POSITIVE: Array<[string, unknown, string]> = [
     'prisma:AuthenticationFailed',
   ],
   [
+    'Prisma P1010 from adapter-pg: DriverAdapterError DatabaseAccessDenied with originalCode 28000',
+    new PrismaClientKnownRequestError('x', 'P1010', {
+      driverAdapterError: new DriverAdapterError({ kind: 'DatabaseAccessDenied', originalCode: '28000' }),
+    }),
+    'postgres:28000',
+  ],
+  [
+    'DriverAdapterError with a MySQL originalCode 1045 (string)',
+    new DriverAdapterError({ kind: 'mysql', code: 1045, originalCode: '1045' }),
+    'mysql:1045',
+  ],
+  [
     'TypeORM QueryFailedError .driverError',
     Object.assign(new Error('QueryFailedError'), { driverError: pg28P01 }),
     'postgres:28P01',

@@ -33,39 +33,24 @@ async function create(ctx: ConformanceContext): Promise<ConformanceClient> {
   let n = 0;
   return {
     // Alternates a model call (findFirst on the whoami view) and $queryRaw.
-    query: () => whoami(prisma, n++ % 2 === 0 ? 'model' : 'raw').catch(exposeDriverError),
+    query: () => whoami(prisma, n++ % 2 === 0 ? 'model' : 'raw'),
     transaction: async (body) => {
       // (one of two generated clients: the union of their overloads is not callable, hence the cast)
-      await (prisma as InstanceType<typeof PgPrismaClient>)
-        .$transaction(async (tx: any) => body(() => whoami(tx, n++ % 2 === 0 ? 'model' : 'raw')), {
+      await (prisma as InstanceType<typeof PgPrismaClient>).$transaction(
+        async (tx: any) => body(() => whoami(tx, n++ % 2 === 0 ? 'model' : 'raw')),
+        {
           maxWait: 10_000,
           timeout: 20_000,
-        })
-        .catch(exposeDriverError);
+        },
+      );
     },
     close: () => prisma.$disconnect(),
   };
 }
 
-/**
- * Prisma errors keep the driver's code in `meta.driverAdapterError.cause.originalCode`, which the
- * suite's `reachableCodes` does not walk (core's `isAuthError` does). Link it as `cause`; the error
- * itself (code, message, meta) is unchanged.
- */
-function exposeDriverError(err: any): never {
-  if (err?.cause === undefined && err?.meta?.driverAdapterError) {
-    Object.defineProperty(err, 'cause', { value: err.meta.driverAdapterError, configurable: true });
-  }
-  throw err;
-}
-
-// 7 on PostgreSQL: NOLOGIN answers 28000, which @dbcreds/pg retries once (auth, per core), but
-// PrismaPg reports it as `DatabaseAccessDenied` (P1010) with `originalCode: '28000'`, which core's
-// isAuthError does not read, so the suite expects 1 attempt. Remove once core classifies originalCode.
-runConformanceSuite({ name: '@dbcreds/prisma', engines: ['postgres'], create, expectFailures: [7] });
-// Not run on MariaDB (covered in mariadb.test.ts instead):
-// 1: needs idle connections to close; the mariadb pool keeps `minimumIdle` (>= 1: with 0 it never
-//    opens a connection) open for good.
-// 6: PrismaMariaDb reports 1045 as `{ kind: 'AuthenticationFailed', originalCode: '1045' }` (a
-//    string): the suite looks for the number 1045.
-runConformanceSuite({ name: '@dbcreds/prisma', engines: ['mysql'], create, scenarios: [2, 3, 4, 5, 7, 8, 9, 10] });
+// 7 on PostgreSQL: NOLOGIN answers 28000; PrismaPg reports it as `DatabaseAccessDenied` (P1010) with
+// `originalCode: '28000'`, which core classifies as an auth error: retried once, like @dbcreds/pg.
+runConformanceSuite({ name: '@dbcreds/prisma', engines: ['postgres'], create });
+// Scenario 1 is not run on MariaDB (covered in mariadb.test.ts instead): it needs idle connections to
+// close, and the mariadb pool keeps `minimumIdle` (>= 1: with 0 it never opens a connection) open for good.
+runConformanceSuite({ name: '@dbcreds/prisma', engines: ['mysql'], create, scenarios: [2, 3, 4, 5, 6, 7, 8, 9, 10] });
