@@ -43,7 +43,7 @@ export async function runExample(options: RunExampleOptions): Promise<NotesServe
     log(
       `secret ${stack.secretId} on ${stack.endpoint}; single-user rotation every ${every}s. Rotate now (from the repository root):`,
     );
-    log(`  node packages/cli/dist/bin.js rotate --secret-id ${stack.secretId} --endpoint ${stack.endpoint}`);
+    log(`  npm run dbcreds -- rotate --secret-id ${stack.secretId} --endpoint ${stack.endpoint}`);
   }
   const secretId = process.env.DBCREDS_SECRET_ID;
   if (!secretId) {
