@@ -77,6 +77,10 @@ export const SCENARIOS = {
   10: 'back-to-back single-user rotations inside one TTL',
 } as const;
 
+/** After killing sessions: lets each client library see the termination before the next checkout
+ * (a pooled client the server killed but the pool has not yet noticed fails its next query with 57P01;
+ * that is a dropped connection, not a credential problem, and not what this suite measures). */
+const SETTLE_AFTER_KILL_MS = 250;
 const IDLE_TIMEOUT_MS = 100;
 const MAX_CONNECTIONS = 50;
 const BURST = 50;
@@ -145,7 +149,7 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
         // Kill every session (between queries: a kill mid-query fails that query by design).
         await load.pause();
         const killed = await admin.killSessions(s.user.username);
-        await sleep(50);
+        await sleep(SETTLE_AFTER_KILL_MS);
         load.resume();
         const before = load.ok;
         await load.until(before + 60);
@@ -166,7 +170,7 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
       await admin.setPassword(next.username, next.password); // setSecret done, finishSecret not yet
       await admin.expectLoginRejected(s.user);
       await admin.killSessions(s.user.username);
-      await sleep(50);
+      await sleep(SETTLE_AFTER_KILL_MS);
       s.sm.sm.resetCounters();
       const results = await settle(Array.from({ length: 20 }, () => s.client.query()));
       expect(results.failures).toEqual([]);
@@ -177,7 +181,7 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
       // finishSecret: the pending version becomes current; nothing breaks, no extra reads needed.
       await moveCurrent(s.sm.client, s.secretId, pendingId);
       await admin.killSessions(s.user.username);
-      await sleep(50);
+      await sleep(SETTLE_AFTER_KILL_MS);
       const after = await settle(Array.from({ length: 10 }, () => s.client.query()));
       expect(after.failures).toEqual([]);
       expect(s.getSecretValueCalls()).toBeLessThanOrEqual(2);
@@ -197,7 +201,7 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
         expect([s.user.username, b.username]).toContain(bareUser(await s.client.query()));
         await sleep(TTL_SHORT_MS + 50); // cache TTL elapsed
         await admin.killSessions(s.user.username); // only to force new connections (A still valid)
-        await sleep(50);
+        await sleep(SETTLE_AFTER_KILL_MS);
         const results = await settle(Array.from({ length: 10 }, () => s.client.query()));
         expect(results.failures).toEqual([]);
         expect(results.values.map(bareUser)).toEqual(Array(10).fill(b.username));
@@ -219,7 +223,7 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
         await putDbSecret(s.sm.client, s.secretId, dbSecretFor(engine, next));
         await admin.expectLoginRejected(s.user);
         await admin.killSessions(s.user.username);
-        await sleep(50);
+        await sleep(SETTLE_AFTER_KILL_MS);
         s.sm.sm.resetCounters();
         const results = await settle(Array.from({ length: BURST }, () => s.client.query()));
         expect(results.failures).toEqual([]);
@@ -237,7 +241,7 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
         await admin.setPassword(s.user.username, randomPassword()); // in no secret version
         await admin.expectLoginRejected(s.user);
         await admin.killSessions(s.user.username);
-        await sleep(50);
+        await sleep(SETTLE_AFTER_KILL_MS);
         s.sm.sm.resetCounters();
         const started = Date.now();
         s.attempts = 0;
@@ -266,7 +270,7 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
         const expected = engine === 'postgres' ? '28000' : 4151; // NOLOGIN / ACCOUNT LOCK
         await admin.expectLoginRejected(s.user, { code: expected });
         await admin.killSessions(s.user.username);
-        await sleep(50);
+        await sleep(SETTLE_AFTER_KILL_MS);
         s.sm.sm.resetCounters();
         const started = Date.now();
         s.attempts = 0;
@@ -293,14 +297,14 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
         await s.sm.close(); // Secrets Manager gone
         await sleep(TTL_SHORT_MS + 50); // cache expired: the library must try, fail, and serve stale
         await admin.killSessions(s.user.username);
-        await sleep(50);
+        await sleep(SETTLE_AFTER_KILL_MS);
         const users: string[] = [];
         for (let round = 0; round < 3; round++) {
           const r = await settle(Array.from({ length: 10 }, () => s.client.query()));
           expect(r.failures).toEqual([]);
           users.push(...r.values);
           await admin.killSessions(s.user.username);
-          await sleep(50);
+          await sleep(SETTLE_AFTER_KILL_MS);
         }
         expect(users.map(bareUser)).toEqual(Array(30).fill(s.user.username));
         expect(s.source.stats().errors).toBeGreaterThanOrEqual(1); // the outage was actually hit
@@ -364,7 +368,7 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
         const killThenQueries = async (n: number) => {
           await load.pause();
           killed += await admin.killSessions(s.user.username);
-          await sleep(20);
+          await sleep(SETTLE_AFTER_KILL_MS);
           load.resume();
           await load.until(load.ok + n);
         };
