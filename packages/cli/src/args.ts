@@ -19,7 +19,7 @@ export interface DemoArgs {
   engine: EngineName;
   orm: OrmName;
   strategy: StrategyChoice;
-  /** Total rotations (split between strategies for `both`). */
+  /** Rotations per strategy (`both` runs this many single-user, then this many alternating-users). */
   rotations: number;
   /** Minimum load time in ms; the demo also waits for every rotation plus a short tail. */
   durationMs: number;
@@ -60,9 +60,9 @@ Options:
   --orm <name>        knex | typeorm | mikro-orm | prisma | pg | mysql2   (default knex)
   --engine <name>     postgres | mysql (MariaDB/MySQL server, see below)  (default postgres; mysql for --orm mysql2)
   --strategy <name>   single-user | alternating-users | both             (default both)
-  --rotations <n>     total rotations, 1-20                              (default 4)
-  --duration <s>      minimum load time in seconds                       (default 12)
-  --interval <s>      seconds between scheduled rotations, 1-60          (default: duration / (rotations + 1), at least 2)
+  --rotations <n>     rotations per strategy, 1-20 (both: n single-user, then n alternating-users) (default 4)
+  --duration <s>      minimum load time in seconds                       (default 30)
+  --interval <s>      seconds between scheduled rotations, 1-60          (default: duration / (total rotations + 1), at least 2)
   --workers <n>       concurrent workers, 1-64                           (default 8)
   --plain             plain log lines even on a terminal
   -h, --help          show this help
@@ -141,13 +141,11 @@ export function parseDemoArgs(argv: string[]): DemoArgs | 'help' {
   if (implied && engine !== implied) throw new UsageError(`--orm ${orm} works with --engine ${implied} only`);
   const strategy = choice('strategy', values.strategy as string | undefined, STRATEGIES) ?? 'both';
   const rotations = int('rotations', values.rotations as string | undefined, 1, 20) ?? 4;
-  if (strategy === 'both' && rotations < 2) {
-    throw new UsageError('--strategy both needs --rotations 2 or more (one per strategy at least)');
-  }
-  const durationSeconds = int('duration', values.duration as string | undefined, 1, 3600) ?? 12;
+  const total = strategy === 'both' ? 2 * rotations : rotations;
+  const durationSeconds = int('duration', values.duration as string | undefined, 1, 3600) ?? 30;
   const intervalSeconds =
     int('interval', values.interval as string | undefined, 1, 60) ??
-    Math.max(2, Math.floor(durationSeconds / (rotations + 1)));
+    Math.max(2, Math.floor(durationSeconds / (total + 1)));
   const workers = int('workers', values.workers as string | undefined, 1, 64) ?? 8;
   return {
     engine,

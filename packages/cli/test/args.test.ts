@@ -18,8 +18,8 @@ describe('parseDemoArgs', () => {
       orm: 'knex',
       strategy: 'both',
       rotations: 4,
-      durationMs: 12_000,
-      intervalSeconds: 2,
+      durationMs: 30_000,
+      intervalSeconds: 3, // 30 s / (4 single-user + 4 alternating-users + 1)
       workers: 8,
       plain: false,
     });
@@ -32,8 +32,12 @@ describe('parseDemoArgs', () => {
       engine: 'mysql',
       rotations: 3,
       durationMs: 30_000,
-      intervalSeconds: 7,
+      intervalSeconds: 4, // 30 s / (3 + 3 rotations + 1)
     });
+    expect(parseDemoArgs(['--strategy', 'single-user', '--rotations', '2', '--duration', '30'])).toMatchObject({
+      intervalSeconds: 10, // 30 s / (2 + 1)
+    });
+    expect(parseDemoArgs(['--rotations', '1'])).toMatchObject({ strategy: 'both', rotations: 1 });
     expect(parseDemoArgs(['--orm', 'pg', '--strategy', 'single-user', '--interval', '5'])).toMatchObject({
       engine: 'postgres',
       strategy: 'single-user',
@@ -49,7 +53,7 @@ describe('parseDemoArgs', () => {
     [['--rotations', 'two'], /--rotations must be an integer/],
     [['--duration', '-1'], /--duration/],
     [['--orm', 'pg', '--engine', 'mysql'], /--orm pg works with --engine postgres only/],
-    [['--strategy', 'both', '--rotations', '1'], /needs --rotations 2 or more/],
+    [['--rotations', '21'], /--rotations must be an integer from 1 to 20/],
     [['--bogus'], /Unknown option '--bogus'/],
     [['--orm'], /argument missing/],
     [['extra'], /unexpected argument 'extra'/],
@@ -73,9 +77,13 @@ describe('parseRotateArgs', () => {
 });
 
 describe('rotationPlan', () => {
-  it('runs single-user rotations first for both', () => {
-    expect(rotationPlan('both', 4)).toEqual(['single-user', 'single-user', 'alternating-users', 'alternating-users']);
-    expect(rotationPlan('both', 3)).toEqual(['single-user', 'single-user', 'alternating-users']);
+  it('runs `rotations` per strategy, single-user first for both', () => {
+    expect(rotationPlan('both', 2)).toEqual(['single-user', 'single-user', 'alternating-users', 'alternating-users']);
+    expect(rotationPlan('both', 4)).toEqual([
+      ...Array<string>(4).fill('single-user'),
+      ...Array<string>(4).fill('alternating-users'),
+    ]);
+    expect(rotationPlan('both', 1)).toEqual(['single-user', 'alternating-users']);
     expect(rotationPlan('alternating-users', 2)).toEqual(['alternating-users', 'alternating-users']);
   });
 });

@@ -17,11 +17,10 @@ export interface DemoIo {
 /** Exit statuses of `dbcreds demo`. */
 export const DEMO_EXIT = { ok: 0, failed: 1, interrupted: 130 } as const;
 
-/** The rotation order: `both` runs single-user rotations first, then alternating-users. */
+/** The rotation order: `rotations` per strategy; `both` runs the single-user ones first, then alternating-users. */
 export function rotationPlan(strategy: DemoArgs['strategy'], rotations: number): RotationStrategy[] {
   if (strategy !== 'both') return Array.from({ length: rotations }, () => strategy);
-  const single = Math.ceil(rotations / 2);
-  return Array.from({ length: rotations }, (_, i) => (i < single ? 'single-user' : 'alternating-users'));
+  return Array.from({ length: 2 * rotations }, (_, i) => (i < rotations ? 'single-user' : 'alternating-users'));
 }
 
 interface Progress {
