@@ -120,7 +120,11 @@ describe('real SDK + local Secrets Manager', () => {
     await putDbSecret(tsm.client, id, value('app', 'pw-1'));
     const s = source(id, { ttlMs: 3_600_000, minRefreshIntervalMs: 60_000 });
     const v1creds = await s.get();
-    for (const [n, pw] of [[2, 'pw-2'], [3, 'pw-3'], [4, 'pw-4']] as const) {
+    for (const [n, pw] of [
+      [2, 'pw-2'],
+      [3, 'pw-3'],
+      [4, 'pw-4'],
+    ] as const) {
       const rejected = await s.get();
       const next = await putDbSecret(tsm.client, id, value('app', pw), ['AWSPENDING']); // createSecret
       const before = gets();
