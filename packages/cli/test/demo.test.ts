@@ -36,4 +36,15 @@ describe('dbcreds demo (real embedded PostgreSQL, local Secrets Manager, RotateS
     expect(Number(/AWSPENDING fallbacks +(\d+)/.exec(text)?.[1])).toBeGreaterThanOrEqual(2);
     expect(code).toBe(0);
   });
+
+  it('prisma (committed generated client) through one rotation per strategy: exit 0, zero failed queries', async () => {
+    const { code, text } = await demo(['--orm', 'prisma', '--rotations', '1', '--duration', '2', '--interval', '1']);
+    expect(text).toMatch(/library \/ engine +prisma \/ postgres/);
+    expect(text).toMatch(/rotations +2\/2 \(single-user 1, alternating-users 1\)/);
+    expect(text).toMatch(/old password rejected +1\/1/);
+    expect(text).toMatch(/queries failed +0\n/);
+    expect(Number(/queries ok +(\d+)/.exec(text)?.[1])).toBeGreaterThan(50);
+    expect(Number(/GetSecretValue \(app\) +(\d+)/.exec(text)?.[1])).toBeLessThanOrEqual(5);
+    expect(code).toBe(0);
+  });
 });

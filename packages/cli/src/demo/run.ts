@@ -6,7 +6,7 @@ import type { DemoArgs } from '../args.js';
 import { type LocalStack, startLocalStack } from '../stack/local-stack.js';
 import { createView, type DemoSnapshot, type Output, table } from '../view.js';
 import { type Load, startLoad } from './load.js';
-import { createWorkload, demoUnavailable, type Workload } from './workloads.js';
+import { createWorkload, type Workload } from './workloads.js';
 
 export interface DemoIo {
   out: Output;
@@ -35,11 +35,6 @@ interface Progress {
 /** `dbcreds demo`: see DEMO_HELP. Resolves with the exit status; never throws for demo failures. */
 export async function runDemo(args: DemoArgs, io: DemoIo): Promise<number> {
   const title = `dbcreds demo: ${args.orm} on ${args.engine === 'postgres' ? 'PostgreSQL' : 'MySQL/MariaDB'}`;
-  const unavailable = demoUnavailable(args.orm);
-  if (unavailable) {
-    io.out.write(`dbcreds demo: ${unavailable}\n`);
-    return DEMO_EXIT.failed;
-  }
   const view = createView(io.out, { plain: args.plain });
   const plan = rotationPlan(args.strategy, args.rotations);
   const progress: Progress = {
