@@ -1,4 +1,5 @@
 export { authErrorCode, isAuthError } from './classify.js';
+export { applyCredentials, endpointFieldsFromSecret, type SecretEndpointFields } from './connection.js';
 export { Credentials, engineFamily, parseDbSecret, sameVersion } from './credentials.js';
 export {
   ConfigurationError,

@@ -1,8 +1,9 @@
 import {
+  applyCredentials,
   ConfigurationError,
   type CredentialSource,
   type CredentialSourceOptions,
-  type DbCredentials,
+  endpointFieldsFromSecret,
   resolveCredentialSource,
 } from '@dbcreds/core';
 import type { Knex } from 'knex';
@@ -59,13 +60,16 @@ export function withRotatingCredentials(
   const closeSource = options.closeSourceOnDestroy ?? credentials !== source;
   const Dialect = DIALECTS[client];
   const base: Record<string, unknown> = { ...connection };
+  const fill = endpointFieldsFromSecret(base);
 
   class RotatingCredentialsClient extends Dialect {
     override acquireRawConnection(): Promise<unknown> {
       return credentials.withAuthRetry((creds) => {
         // Dialects read `connectionSettings` synchronously when they build the driver connection,
         // so concurrent creations cannot see each other's settings.
-        this.connectionSettings = connectionSettings(base, creds);
+        const settings = { ...base };
+        applyCredentials(settings, creds, fill);
+        this.connectionSettings = settings;
         return super.acquireRawConnection();
       });
     }
@@ -82,17 +86,6 @@ export function withRotatingCredentials(
 
   // knex only builds its pool when `connection` is truthy; an empty object is enough.
   return { ...rest, client: RotatingCredentialsClient, connection: { ...connection } as Knex.StaticConnectionConfig };
-}
-
-function connectionSettings(base: Record<string, unknown>, creds: DbCredentials): Record<string, unknown> {
-  const settings: Record<string, unknown> = { ...base, user: creds.username };
-  settings.host ??= creds.host;
-  settings.port ??= creds.port;
-  settings.database ??= creds.dbname;
-  for (const key of ['host', 'port', 'database']) if (settings[key] === undefined) delete settings[key];
-  // Not enumerable: hidden from util.inspect/JSON of knex's client and of our settings object.
-  Object.defineProperty(settings, 'password', { value: creds.password, enumerable: false });
-  return settings;
 }
 
 function validate(config: RotatingKnexConfig, options: KnexAdapterOptions): RotatingKnexConfig {

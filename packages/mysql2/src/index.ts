@@ -6,12 +6,14 @@
  * copies for every new connection (existing connections keep theirs).
  */
 import {
+  applyCredentials,
   ConfigurationError,
   type CredentialSource,
   type CredentialSourceOptions,
-  type DbCredentials,
+  endpointFieldsFromSecret,
   isCredentialSource,
   resolveCredentialSource,
+  type SecretEndpointFields,
 } from '@dbcreds/core';
 import mysql, { type Pool, type PoolConnection, type PoolOptions } from 'mysql2';
 
@@ -25,45 +27,17 @@ export interface Mysql2PoolLike {
   getConnection(cb: GetConnectionCallback): void;
 }
 
-interface ConnectionConfig {
-  user?: string;
-  password?: string;
-  host?: string;
-  port?: number;
-  database?: string;
-}
-
-interface Placement {
-  host: boolean;
-  port: boolean;
-  database: boolean;
-}
-
 const FORBIDDEN = ['user', 'password', 'uri'] as const;
 /** Marks callbacks of our own attempts: when mysql2 re-enters getConnection for a queued waiter, don't nest a retry. */
 const INTERNAL = Symbol('dbcreds.mysql2.internal');
 
-function connectionConfigOf(pool: Mysql2PoolLike): ConnectionConfig {
-  const cfg = (pool as { config?: { connectionConfig?: ConnectionConfig } }).config?.connectionConfig;
+function connectionConfigOf(pool: Mysql2PoolLike): Record<string, unknown> {
+  const cfg = (pool as { config?: { connectionConfig?: Record<string, unknown> } }).config?.connectionConfig;
   if (!cfg) throw new ConfigurationError('@dbcreds/mysql2: not a mysql2 core pool (no config.connectionConfig)');
   return cfg;
 }
 
-function applyCredentials(cfg: ConnectionConfig, creds: DbCredentials, from: Placement): void {
-  cfg.user = creds.username;
-  // Not enumerable: keeps the password out of console.log / JSON of the pool config.
-  Object.defineProperty(cfg, 'password', {
-    value: creds.password,
-    enumerable: false,
-    writable: true,
-    configurable: true,
-  });
-  if (from.host && creds.host !== undefined) cfg.host = creds.host;
-  if (from.port && creds.port !== undefined) cfg.port = creds.port;
-  if (from.database && creds.dbname !== undefined) cfg.database = creds.dbname;
-}
-
-function patch(pool: Mysql2PoolLike, source: CredentialSource, from: Placement): void {
+function patch(pool: Mysql2PoolLike, source: CredentialSource, from: SecretEndpointFields): void {
   const cfg = connectionConfigOf(pool);
   const original = pool.getConnection.bind(pool);
   const getConnection = (cb: GetConnectionCallback & { [INTERNAL]?: true }): void => {
@@ -125,11 +99,7 @@ export function createPool(
   const owns = !isCredentialSource(source);
   const resolved = resolveCredentialSource(source);
   const pool = mysql.createPool(options);
-  patch(pool, resolved, {
-    host: options.host === undefined,
-    port: options.port === undefined,
-    database: options.database === undefined,
-  });
+  patch(pool, resolved, endpointFieldsFromSecret(options));
   if (owns) {
     const end = pool.end.bind(pool) as (cb?: (err: NodeJS.ErrnoException | null) => void) => void;
     const ownedEnd = (cb?: (err: NodeJS.ErrnoException | null) => void): void => {

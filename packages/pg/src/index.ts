@@ -3,12 +3,14 @@
  * the secret and retrying once when the server rejects them (core's `withAuthRetry`).
  */
 import {
+  applyCredentials,
   ConfigurationError,
   type CredentialSource,
   type CredentialSourceOptions,
-  type DbCredentials,
+  endpointFieldsFromSecret,
   isCredentialSource,
   resolveCredentialSource,
+  type SecretEndpointFields,
 } from '@dbcreds/core';
 import pg from 'pg';
 
@@ -27,41 +29,19 @@ export interface PgPoolLike {
   options: { user?: string; password?: unknown; host?: string; port?: number; database?: string };
 }
 
-interface Placement {
-  /** Also copy the secret's host/port/dbname when the pool config has none. */
-  host: boolean;
-  port: boolean;
-  database: boolean;
-}
-
 const FORBIDDEN = ['user', 'password', 'connectionString'] as const;
 const NOOP = (): void => {};
-
-/** Writes the credentials into the options object pg-pool passes to every new Client. */
-function applyCredentials(pool: PgPoolLike, creds: DbCredentials, from: Placement): void {
-  const o = pool.options;
-  o.user = creds.username;
-  // Not enumerable, like pg-pool does for a configured password: hidden from console.log/JSON.
-  Object.defineProperty(o, 'password', {
-    value: creds.password,
-    enumerable: false,
-    writable: true,
-    configurable: true,
-  });
-  if (from.host && creds.host !== undefined) o.host = creds.host;
-  if (from.port && creds.port !== undefined) o.port = creds.port;
-  if (from.database && creds.dbname !== undefined) o.database = creds.dbname;
-}
 
 /** One acquisition: credentials from the source, `connectOnce()`, refresh and retry once on an auth error. */
 function retryingConnect(
   pool: PgPoolLike,
   source: CredentialSource,
   connectOnce: () => Promise<pg.PoolClient>,
-  from: Placement,
+  from: SecretEndpointFields,
 ): Promise<pg.PoolClient> {
   return source.withAuthRetry((creds) => {
-    applyCredentials(pool, creds, from);
+    // pg-pool hands this options object to every new Client.
+    applyCredentials(pool.options as Record<string, unknown>, creds, from);
     return connectOnce();
   });
 }
@@ -81,7 +61,7 @@ function settle(p: Promise<pg.PoolClient>, cb: ConnectCallback): void {
  */
 export function installRetry<P extends PgPoolLike>(pool: P, source: CredentialSource): P {
   const original = pool.connect.bind(pool) as (cb?: ConnectCallback) => Promise<pg.PoolClient> | undefined;
-  const from: Placement = { host: false, port: false, database: false };
+  const from: SecretEndpointFields = { host: false, port: false, database: false };
   const connect = (cb?: ConnectCallback): Promise<pg.PoolClient> | undefined => {
     const p = retryingConnect(pool, source, () => original() as Promise<pg.PoolClient>, from);
     if (!cb) return p;
@@ -100,7 +80,7 @@ export function installRetry<P extends PgPoolLike>(pool: P, source: CredentialSo
 export class RetryingPool extends pg.Pool {
   readonly source: CredentialSource;
   readonly #ownsSource: boolean;
-  readonly #from: Placement;
+  readonly #from: SecretEndpointFields;
 
   constructor(source: CredentialSource | CredentialSourceOptions, config: RetryingPoolConfig = {}) {
     const bad = FORBIDDEN.filter((k) => config !== null && typeof config === 'object' && k in config);
@@ -116,11 +96,7 @@ export class RetryingPool extends pg.Pool {
     super(config);
     this.source = resolved;
     this.#ownsSource = owns;
-    this.#from = {
-      host: config.host === undefined,
-      port: config.port === undefined,
-      database: config.database === undefined,
-    };
+    this.#from = endpointFieldsFromSecret(config);
     this.on('error', NOOP);
   }
 
