@@ -97,8 +97,11 @@ export function withRotatingCredentials<T extends object>(
 
 function defaultProvider(): PrismaProvider {
   if (!adapterPg.error !== !adapterMariaDb.error) return adapterPg.error ? 'mysql' : 'postgres';
+  const why = adapterPg.error
+    ? 'neither @prisma/adapter-pg nor @prisma/adapter-mariadb is installed: install the one for your database'
+    : 'both @prisma/adapter-pg and @prisma/adapter-mariadb are installed';
   throw new ConfigurationError(
-    "Set the adapter option provider: 'postgres' or 'mysql' (install @prisma/adapter-pg or @prisma/adapter-mariadb)",
+    `Set the adapter option provider: 'postgres' or 'mysql' (${why}), e.g. withRotatingCredentials({}, source, { provider: 'postgres' })`,
     { keys: ['provider'] },
   );
 }

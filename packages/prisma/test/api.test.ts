@@ -23,6 +23,10 @@ describe('withRotatingCredentials (options)', () => {
 
   it('needs provider when both adapters are installed, and rejects unknown providers', () => {
     expect(() => withRotatingCredentials({}, SOURCE)).toThrow(expect.objectContaining({ keys: ['provider'] }));
+    // The message says why no default exists (both installed here), not "install an adapter".
+    expect(() => withRotatingCredentials({}, SOURCE)).toThrow(
+      /provider: 'postgres' or 'mysql' \(both @prisma\/adapter-pg and @prisma\/adapter-mariadb are installed\)/,
+    );
     expect(() => withRotatingCredentials({}, SOURCE, { provider: 'sqlite' as never })).toThrow(ConfigurationError);
   });
 
