@@ -5,6 +5,7 @@ import {
   resolveCredentialSource,
 } from '@dbcreds/core';
 import type { Configuration, IDatabaseDriver } from '@mikro-orm/core';
+import { hookKnexConnection, isKnexConnection, type KnexSqlConnection } from './knex-v6.js';
 
 /** The MikroORM options this adapter reads; every other option passes through unchanged. */
 export interface RotatingOrmOptions {
@@ -48,11 +49,13 @@ const HELPERS: Record<Engine, () => Promise<RetryHelper>> = {
   mysql2: () => import('@dbcreds/mysql2') as Promise<RetryHelper>,
 };
 const CREDENTIAL_KEYS = ['user', 'password', 'clientUrl'];
+const DRIVER_OPTION_KEYS = ['client', 'connection', 'connectionString', 'user', 'password'];
 
 /**
- * Returns MikroORM options whose `driver` is a subclass of yours: each connection's native pool
- * (pg-pool or mysql2, MikroORM's own copies) takes user/password from `source` for every new
- * physical connection and refreshes the secret and retries once on an auth error.
+ * Returns MikroORM options whose `driver` is a subclass of yours. MikroORM 7: each connection's
+ * native pool (pg-pool or mysql2, MikroORM's own copies) takes user/password from `source` for
+ * every new physical connection and refreshes the secret and retries once on an auth error.
+ * MikroORM 6: the same, through a subclass of MikroORM's knex dialect (knex-v6.ts).
  */
 export function withRotatingCredentials<O extends RotatingOrmOptions>(
   ormOptions: O,
@@ -76,6 +79,12 @@ export function withRotatingCredentials<O extends RotatingOrmOptions>(
         });
       }
       const { connection, replicas } = this as unknown as { connection: SqlConnection; replicas: SqlConnection[] };
+      if (isKnexConnection(connection)) {
+        // MikroORM 6 (knex inside): see knex-v6.ts.
+        for (const conn of [connection, ...replicas])
+          hookKnexConnection(conn as unknown as KnexSqlConnection, credentials, explicit);
+        return;
+      }
       const helper = HELPERS[engine]();
       helper.catch(() => {}); // surfaced by connect(), which awaits it
       for (const conn of [connection, ...replicas]) hook(conn, engine, helper, credentials, explicit);
@@ -167,6 +176,18 @@ function validate(ormOptions: RotatingOrmOptions, options: MikroOrmAdapterOption
     throw new ConfigurationError(
       'driverOptions must be a plain options object: a function, Kysely instance or dialect bypasses the credential hook',
       { keys: ['driverOptions'] },
+    );
+  }
+  // MikroORM 6 merges driverOptions into the knex config, MikroORM 7 into the pool options.
+  const overrides = DRIVER_OPTION_KEYS.filter((k) => d !== undefined && Object.hasOwn(d, k)).map(
+    (k) => `driverOptions.${k}`,
+  );
+  if (overrides.length > 0) {
+    throw new ConfigurationError(
+      `MikroORM options must not set ${overrides.join(', ')}: they bypass the credential hook`,
+      {
+        keys: overrides,
+      },
     );
   }
 }

@@ -18,11 +18,15 @@ import {
 import type { EntitySchema, MikroORM } from '@mikro-orm/core';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { currentUser, initOrm, type Note, noteSchema } from './orm.js';
+import { currentUser, expectedMajor, initOrm, type Note, nativeClient, noteSchema, ormMajor, schema } from './orm.js';
 
 type NoteEntity = EntitySchema<Note>;
 
 const bare = (u: string): string => u.split('@')[0]!;
+
+it(`runs against MikroORM ${expectedMajor}`, () => {
+  expect(ormMajor()).toBe(expectedMajor);
+});
 
 describe.each(ENGINES)('@dbcreds/mikro-orm on %s', (engine) => {
   let sm: TestSecretsManager;
@@ -59,7 +63,7 @@ describe.each(ENGINES)('@dbcreds/mikro-orm on %s', (engine) => {
       pool: { min: 0, max: 4, idleTimeoutMillis: 100 },
     });
     cleanups.push(async () => {
-      await o.schema.drop();
+      await schema(o).drop();
       await o.close(true);
     });
     return { db: o, Note };
@@ -68,7 +72,7 @@ describe.each(ENGINES)('@dbcreds/mikro-orm on %s', (engine) => {
   it('reads and writes entities across a single-user rotation: zero failures, one refresh', async () => {
     const { user, secretId, source } = await fixture();
     const { db, Note } = await orm(source);
-    await db.schema.create();
+    await schema(db).create();
     const seed = db.em.fork();
     seed.create(Note, { body: 'before' });
     await seed.flush();
@@ -96,7 +100,7 @@ describe.each(ENGINES)('@dbcreds/mikro-orm on %s', (engine) => {
     // AWSCURRENT re-read (and AWSPENDING only if the refresh raced the window): bounded, not per connection.
     expect(sm.sm.callCount('GetSecretValue') - before).toBeGreaterThanOrEqual(1);
     expect(sm.sm.callCount('GetSecretValue') - before).toBeLessThanOrEqual(2);
-    expect(inspect(await db.em.getConnection().getNativeClient(), { depth: 6 })).not.toContain(next.password);
+    expect(inspect(await nativeClient(db), { depth: 6 })).not.toContain(next.password);
   });
 
   it('follows an alternating-users rotation from a stale cache at startup (host/port from the secret)', async () => {
@@ -113,7 +117,7 @@ describe.each(ENGINES)('@dbcreds/mikro-orm on %s', (engine) => {
     const before = sm.sm.callCount('GetSecretValue');
     // No host/port in the ORM options: both come from the secret (PG runs on a random port).
     const { db, Note } = await orm(source, false);
-    await db.schema.create(); // first connection: ensureDatabase + DDL through the hook
+    await schema(db).create(); // first connection: ensureDatabase + DDL through the hook
     const em = db.em.fork();
     em.create(Note, { body: 'as B' });
     await em.flush();
@@ -136,6 +140,12 @@ describe('withRotatingCredentials(MikroORM options) validation', () => {
     ['a missing driver', { dbName: 'app' }],
     ['a ready-made dialect', { ...base, driverOptions: { createDriver() {} } }],
     ['a driverOptions function', { ...base, driverOptions: () => ({}) }],
+    ['a knex client in driverOptions (v6)', { ...base, driverOptions: { client: 'pg' } }],
+    ['knex connection settings in driverOptions (v6)', { ...base, driverOptions: { connection: { user: 'x' } } }],
+    [
+      'a pool connectionString in driverOptions',
+      { ...base, driverOptions: { connectionString: 'postgresql://a:b@h/app' } },
+    ],
   ];
   it.each(cases)('rejects %s with ConfigurationError', (_label, options) => {
     expect(() => withRotatingCredentials(options as never, source)).toThrow(ConfigurationError);
