@@ -26,7 +26,7 @@ export class SecretNotFoundError extends DbCredsError {
   readonly versionStage: string;
 
   constructor(secretId: string, versionStage: string, options?: { cause?: unknown }) {
-    super(`Secret '${secretId}' has no value at stage ${versionStage} (ResourceNotFoundException)`, {
+    super(`Secret '${secretId}' not found, or it has no value at stage ${versionStage} (ResourceNotFoundException)`, {
       cause: options?.cause,
       code: 'DBCREDS_SECRET_NOT_FOUND',
     });

@@ -183,6 +183,8 @@ describe('real SDK + local Secrets Manager', () => {
     const before = gets();
     const err = await s.get().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SecretNotFoundError);
+    // The same AWS error covers a missing secret and a missing stage: the message must not claim either.
+    expect((err as Error).message).toMatch(/not found, or it has no value at stage AWSCURRENT/);
     expect((err as Error & { cause: { name: string } }).cause.name).toBe('ResourceNotFoundException');
     expect(gets() - before).toBe(1);
   });
