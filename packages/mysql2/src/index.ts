@@ -33,7 +33,10 @@ const INTERNAL = Symbol('dbcreds.mysql2.internal');
 
 function connectionConfigOf(pool: Mysql2PoolLike): Record<string, unknown> {
   const cfg = (pool as { config?: { connectionConfig?: Record<string, unknown> } }).config?.connectionConfig;
-  if (!cfg) throw new ConfigurationError('@dbcreds/mysql2: not a mysql2 core pool (no config.connectionConfig)');
+  if (!cfg) {
+    const hint = (pool as { pool?: unknown }).pool ? ': this looks like a PromisePool, pass promisePool.pool' : '';
+    throw new ConfigurationError(`@dbcreds/mysql2: not a mysql2 core pool (no config.connectionConfig)${hint}`);
+  }
   return cfg;
 }
 

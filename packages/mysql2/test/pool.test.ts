@@ -32,6 +32,14 @@ describe('@dbcreds/mysql2', () => {
     await admin?.close();
   });
 
+  it('installRetry on a PromisePool says to pass its core pool', () => {
+    const promisePool = mysql.createPool({ host: '127.0.0.1' }).promise();
+    const source = createCredentialSource({ secretId, client: tsm.client });
+    expect(() => installRetry(promisePool as never, source)).toThrow(/PromisePool, pass promisePool\.pool/);
+    source.close();
+    void promisePool.end();
+  });
+
   it('rejects user, password and uri with a ConfigurationError naming the keys', () => {
     for (const key of ['user', 'password', 'uri']) {
       expect(() => createPool({ secretId, client: tsm.client }, { [key]: 'x' } as never)).toThrow(ConfigurationError);
