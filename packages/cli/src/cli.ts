@@ -1,6 +1,6 @@
-import { runLocalSecretsManagerCli } from '@dbcreds/local-secrets-manager';
 import { DEMO_HELP, MAIN_HELP, parseDemoArgs, parseRotateArgs, ROTATE_HELP, UsageError } from './args.js';
 import { runDemo } from './demo/run.js';
+import { runLocalSm } from './local-sm.js';
 import { runRotate } from './rotate.js';
 import type { Output } from './view.js';
 
@@ -41,7 +41,20 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
         return await runRotate(args, { out: line(io.stdout), err: line(io.stderr) });
       }
       case 'local-sm': {
-        const code = await runLocalSecretsManagerCli(rest, { stdout: line(io.stdout), stderr: line(io.stderr) });
+        const signal = io.signal;
+        const code = await runLocalSm(rest, {
+          stdout: line(io.stdout),
+          stderr: line(io.stderr),
+          // The bin turns SIGINT/SIGTERM into this abort; without a signal the command listens itself.
+          ...(signal
+            ? {
+                waitForStop: () =>
+                  signal.aborted
+                    ? Promise.resolve()
+                    : new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true })),
+              }
+            : {}),
+        });
         return code === 0 || code === 1 ? code : 2;
       }
       default:

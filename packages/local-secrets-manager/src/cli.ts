@@ -1,5 +1,5 @@
 import { startLocalSecretsManager } from './server.js';
-import type { LocalSecretsManagerOptions } from './types.js';
+import type { LocalSecretsManager, LocalSecretsManagerOptions } from './types.js';
 
 export const CLI_USAGE = `Usage: dbcreds-local-sm [--port <n>] [--host <addr>] [--state-file <file>] [options]
 
@@ -16,7 +16,9 @@ Options:
   --allow-short-rotation-intervals    accept rate(10 seconds), rate(1 minutes)... (demos only)
   --help                              print this help
 
-Prints the endpoint URL (e.g. http://127.0.0.1:4566) on one line when ready; stops on SIGINT/SIGTERM.`;
+Prints the endpoint URL (e.g. http://127.0.0.1:4566) on one line when ready; stops on SIGINT/SIGTERM.
+RotateSecret needs a rotator for the secret's RotationLambdaARN; this command registers none. Run
+\`dbcreds local-sm\` (same flags) to get the @dbcreds/rotation functions registered under printed ARNs.`;
 
 export interface CliIo {
   stdout: (line: string) => void;
@@ -29,6 +31,28 @@ const defaultIo: CliIo = {
   stdout: (line) => process.stdout.write(`${line}\n`),
   stderr: (line) => process.stderr.write(`${line}\n`),
 };
+
+/** What an `onStarted` hook hands back. */
+export interface CliStarted {
+  /** Printed on stdout after the endpoint line (which always comes first). */
+  lines?: readonly string[];
+  /** Called before the server stops (e.g. to destroy SDK clients the hook created). */
+  close?: () => void | Promise<void>;
+}
+
+/** Extension points for wrappers such as `dbcreds local-sm`. All optional. */
+export interface CliHooks {
+  /** Command name in messages. Default `dbcreds-local-sm`. */
+  name?: string;
+  /** Replaces the `--help` text. Default {@link CLI_USAGE}. */
+  usage?: string;
+  /**
+   * Runs once the server listens, before the endpoint is printed: register rotators here
+   * (`sm.registerRotator`), so a client that read the endpoint can rotate at once. A throw stops the
+   * server and the command exits 1.
+   */
+  onStarted?: (sm: LocalSecretsManager) => CliStarted | undefined | Promise<CliStarted | undefined>;
+}
 
 class UsageError extends Error {}
 
@@ -107,34 +131,55 @@ function waitForSignal(): Promise<void> {
  * The `dbcreds-local-sm` command (also `dbcreds local-sm`). Resolves with the exit code:
  * 0 after a clean stop or `--help`, 2 for bad arguments, 1 when the server cannot start.
  */
-export async function runLocalSecretsManagerCli(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
+export async function runLocalSecretsManagerCli(
+  argv: readonly string[],
+  io: CliIo = defaultIo,
+  hooks: CliHooks = {},
+): Promise<number> {
+  const name = hooks.name ?? 'dbcreds-local-sm';
   let parsed: LocalSecretsManagerOptions | 'help';
   try {
     parsed = parseCliArgs(argv);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    io.stderr(`dbcreds-local-sm: ${err.message}`);
+    io.stderr(`${name}: ${err.message}`);
     io.stderr('Run with --help for usage.');
     return 2;
   }
   if (parsed === 'help') {
-    io.stdout(CLI_USAGE);
+    io.stdout(hooks.usage ?? CLI_USAGE);
     return 0;
   }
   const stopped = (io.waitForStop ?? waitForSignal)();
-  let sm: Awaited<ReturnType<typeof startLocalSecretsManager>>;
+  let sm: LocalSecretsManager;
   try {
     sm = await startLocalSecretsManager(parsed);
   } catch (err) {
-    io.stderr(`dbcreds-local-sm: cannot start: ${err instanceof Error ? err.message : String(err)}`);
+    io.stderr(`${name}: cannot start: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+  let started: CliStarted | undefined;
+  try {
+    started = await hooks.onStarted?.(sm);
+  } catch (err) {
+    io.stderr(`${name}: cannot start: ${err instanceof Error ? err.message : String(err)}`);
+    await sm.close();
     return 1;
   }
   if (!isLoopback(sm.host)) {
-    io.stderr(`dbcreds-local-sm: WARNING listening on ${sm.host}; signatures are not verified (development only).`);
+    io.stderr(`${name}: WARNING listening on ${sm.host}; signatures are not verified (development only).`);
   }
   io.stdout(sm.endpoint);
+  for (const line of started?.lines ?? []) io.stdout(line);
+  if (!hooks.onStarted) {
+    io.stderr(`${name}: no rotation functions registered; run \`dbcreds local-sm\` for the @dbcreds/rotation ones.`);
+  }
   await stopped;
-  await sm.close();
+  try {
+    await started?.close?.();
+  } finally {
+    await sm.close();
+  }
   return 0;
 }
 

@@ -1,4 +1,11 @@
-export { CLI_USAGE, type CliIo, parseCliArgs, runLocalSecretsManagerCli } from './cli.js';
+export {
+  CLI_USAGE,
+  type CliHooks,
+  type CliIo,
+  type CliStarted,
+  parseCliArgs,
+  runLocalSecretsManagerCli,
+} from './cli.js';
 export { ServiceError } from './errors.js';
 export { randomPassword } from './password.js';
 export { startLocalSecretsManager } from './server.js';

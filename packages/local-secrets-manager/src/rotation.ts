@@ -86,6 +86,23 @@ export class RotationEngine {
     this.rotators.set(lambdaArn, handler);
   }
 
+  /**
+   * AWS's wording for a Lambda it cannot invoke, then what is wrong locally: the ARN, the ARNs that
+   * are registered, and how to register one.
+   */
+  private noRotatorMessage(lambdaArn: string): string {
+    const known = [...this.rotators.keys()];
+    return (
+      'Secrets Manager cannot invoke the specified Lambda function. ' +
+      `Local Secrets Manager: no rotator is registered for RotationLambdaARN ${lambdaArn}. ` +
+      (known.length > 0
+        ? `Registered: ${known.join(', ')}. `
+        : 'This server has no rotators registered (the plain dbcreds-local-sm command registers none). ') +
+      'Register one with registerRotator(arn, handler) on startLocalSecretsManager(), or run `dbcreds local-sm`, ' +
+      'which registers the @dbcreds/rotation functions and prints their ARNs.'
+    );
+  }
+
   stats(): RotationStats {
     return { ...this.counts, steps: { ...this.counts.steps } };
   }
@@ -125,10 +142,7 @@ export class RotationEngine {
     if (lambdaArn === undefined)
       throw invalidRequest('No Lambda rotation function ARN is associated with this secret.');
     if (!this.rotators.has(lambdaArn)) {
-      throw new ServiceError(
-        'AccessDeniedException',
-        'Secrets Manager cannot invoke the specified Lambda function. Ensure that the function policy grants access to the principal secretsmanager.amazonaws.com.',
-      );
+      throw new ServiceError('AccessDeniedException', this.noRotatorMessage(lambdaArn));
     }
 
     const inFlight = this.running.get(secret.arn);
@@ -248,7 +262,12 @@ export class RotationEngine {
       const lambdaArn = this.service.store.secrets.get(arn)?.rotation?.lambdaArn;
       const handler = lambdaArn === undefined ? undefined : this.rotators.get(lambdaArn);
       if (!handler) {
-        failure = this.failure(arn, versionId, 'invoke', `No rotator is registered for ${lambdaArn ?? '(none)'}.`);
+        failure = this.failure(
+          arn,
+          versionId,
+          'invoke',
+          lambdaArn === undefined ? 'No rotator is registered for (none).' : this.noRotatorMessage(lambdaArn),
+        );
         break;
       }
       try {

@@ -33,12 +33,9 @@ export async function startLocalSecretsManager(options: LocalSecretsManagerOptio
   const host = opts.host ?? '127.0.0.1';
   const clock = opts.clock ?? Date.now;
   const maxBodyBytes = opts.maxBodyBytes ?? 1_048_576;
-  const service = new SecretsService({
-    store: new SecretStore(opts.stateFile),
-    region: opts.region ?? 'us-east-1',
-    accountId: opts.accountId ?? '000000000000',
-    clock,
-  });
+  const region = opts.region ?? 'us-east-1';
+  const accountId = opts.accountId ?? '000000000000';
+  const service = new SecretsService({ store: new SecretStore(opts.stateFile), region, accountId, clock });
   const rotation = new RotationEngine(service, {
     allowShortRotationIntervals: opts.allowShortRotationIntervals ?? false,
     mode: opts.rotationMode ?? 'sync',
@@ -103,6 +100,8 @@ export async function startLocalSecretsManager(options: LocalSecretsManagerOptio
     endpoint: `http://${urlHost}:${port}`,
     host,
     port,
+    region,
+    accountId,
     callCount: (operation) => counts.get(operation) ?? 0,
     counters: () => Object.fromEntries(counts),
     resetCounters: () => {

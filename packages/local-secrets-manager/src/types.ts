@@ -86,6 +86,10 @@ export interface LocalSecretsManager {
   readonly endpoint: string;
   readonly host: string;
   readonly port: number;
+  /** Region used in ARNs (the `region` option). */
+  readonly region: string;
+  /** Account used in ARNs (the `accountId` option). */
+  readonly accountId: string;
   /** Number of requests received for one operation (e.g. `GetSecretValue`), failed ones included. */
   callCount(operation: string): number;
   /** Requests received per operation since start or the last `resetCounters()`. */

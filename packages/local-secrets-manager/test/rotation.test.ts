@@ -287,7 +287,16 @@ describe('RotateSecret validation', () => {
     });
     await expect(
       h.client.send(new RotateSecretCommand({ SecretId: name, RotationLambdaARN: `${LAMBDA}-unregistered` })),
-    ).rejects.toMatchObject({ name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } });
+    ).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+      $metadata: { httpStatusCode: 400 },
+      // AWS's sentence, then the local diagnosis: the ARN, what is registered, how to register one.
+      message: expect.stringMatching(
+        new RegExp(
+          `^Secrets Manager cannot invoke the specified Lambda function\\. .*RotationLambdaARN ${LAMBDA}-unregistered\\. Registered: ${LAMBDA}.*registerRotator\\(arn, handler\\).*dbcreds local-sm`,
+        ),
+      ),
+    });
     const raw = await rawRequest(h.sm.endpoint, {
       target: 'secretsmanager.RotateSecret',
       body: JSON.stringify({ SecretId: name, RotationLambdaARN: LAMBDA }),

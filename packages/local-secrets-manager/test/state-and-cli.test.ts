@@ -97,6 +97,48 @@ describe('CLI', () => {
     expect(await done).toBe(0);
   });
 
+  it('hooks: onStarted runs before the endpoint is printed, its lines follow it, close runs on stop', async () => {
+    let stop!: () => void;
+    const out: string[] = [];
+    const err: string[] = [];
+    const events: string[] = [];
+    const done = runLocalSecretsManagerCli(
+      ['--region', 'eu-west-1', '--account-id', '123456789012'],
+      {
+        stdout: (l) => out.push(l),
+        stderr: (l) => err.push(l),
+        waitForStop: () => new Promise<void>((r) => (stop = r)),
+      },
+      {
+        name: 'wrapper',
+        onStarted: (sm) => {
+          events.push(`started ${sm.region} ${sm.accountId} printed=${out.length}`);
+          sm.registerRotator('arn:x', async () => {});
+          return { lines: ['second', 'third'], close: () => void events.push('closed') };
+        },
+      },
+    );
+    while (out.length < 3) await new Promise((r) => setTimeout(r, 10));
+    expect(out[0]).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(out.slice(1)).toEqual(['second', 'third']);
+    expect(err).toEqual([]); // the "no rotators" hint is only for the plain command
+    stop();
+    expect(await done).toBe(0);
+    expect(events).toEqual(['started eu-west-1 123456789012 printed=0', 'closed']);
+    const failing = await runLocalSecretsManagerCli(
+      [],
+      { stdout: () => {}, stderr: (l) => err.push(l), waitForStop: () => Promise.resolve() },
+      {
+        name: 'wrapper',
+        onStarted: () => {
+          throw new Error('boom');
+        },
+      },
+    );
+    expect(failing).toBe(1);
+    expect(err).toEqual(['wrapper: cannot start: boom']);
+  });
+
   it('the bin prints the endpoint, serves the SDK, and exits 0 on SIGTERM', async () => {
     const pkg = fileURLToPath(new URL('..', import.meta.url));
     const stateFile = join(dir, 'bin-state.json');
