@@ -93,6 +93,13 @@ async function main(): Promise<void> {
   for (const e of engines) if (e !== 'postgres' && e !== 'mysql') throw new Error(`unknown engine ${e}`);
   const contenders = values.contenders ? values.contenders.split(',').map(contenderById) : ALL_CONTENDERS;
 
+  // Ctrl-C / kill: leave through process.exit so the embedded PostgreSQL's 'exit' listener stops it.
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    process.once(signal, () => process.exit(code));
+  }
   const started = Date.now();
   const sm = await startLocalSecretsManager({ port: 0 });
   const byEngine: Partial<Record<DrillEngine, ContenderResult[]>> = {};
