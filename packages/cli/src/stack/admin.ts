@@ -20,6 +20,12 @@ const KILL_SETTLE_MS = 5000;
 
 const list = (u: string | readonly string[]): string[] => (typeof u === 'string' ? [u] : [...u]);
 
+/** What `tryLogin` needs of a pg.Client / mysql2 Connection. */
+interface Session {
+  query(sql: string): Promise<unknown>;
+  end(): Promise<void>;
+}
+
 /** The engine-specific statements; everything else in `DbAdmin` is shared. */
 interface Dialect {
   exec(sql: string, params?: unknown[]): Promise<unknown[]>;
@@ -38,7 +44,8 @@ interface Dialect {
   createDatabase(name: string, owner?: string): Promise<void>;
   dropDatabase(name: string): Promise<void>;
   createNotesTable(database: string, owner: string): Promise<void>;
-  connect(login: Login, database: string, timeoutMs: number): Promise<{ check(): Promise<void> }>;
+  /** A fresh connection as `login` (not the admin pool). */
+  connect(login: Login, database: string, timeoutMs: number): Promise<Session>;
   authErrorCode(err: unknown): string | null;
   close(): Promise<void>;
 }
@@ -69,15 +76,7 @@ function pgDialect(server: ServerInfo): Dialect {
       await client.end().catch(() => {});
       throw err;
     }
-    return {
-      check: async () => {
-        try {
-          await client.query('SELECT 1');
-        } finally {
-          await client.end().catch(() => {});
-        }
-      },
-    };
+    return client;
   };
   return {
     exec,
@@ -225,15 +224,7 @@ function mysqlDialect(server: ServerInfo): Dialect {
         connectTimeout: timeoutMs,
       });
       conn.on('error', () => {});
-      return {
-        check: async () => {
-          try {
-            await conn.query('SELECT 1');
-          } finally {
-            await conn.end().catch(() => {});
-          }
-        },
-      };
+      return conn;
     },
     authErrorCode: (err) => ((err as { errno?: unknown })?.errno === 1045 ? 'ER_ACCESS_DENIED_ERROR (1045)' : null),
     close: () => pool.end(),
@@ -259,7 +250,11 @@ export function createDbAdmin(server: ServerInfo): DbAdmin {
   const tryLogin = async (login: Login, opts: { database?: string; timeoutMs?: number } = {}) => {
     try {
       const session = await d.connect(login, opts.database ?? server.database, opts.timeoutMs ?? 5000);
-      await session.check();
+      try {
+        await session.query('SELECT 1');
+      } finally {
+        await session.end().catch(() => {});
+      }
       return null;
     } catch (err) {
       return err instanceof Error ? err : new Error(String(err), { cause: err });
