@@ -48,6 +48,19 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$HASH" ]; then
   fi
   inputs_hash > "$STAMP"
 fi
+# Prisma clients (demo, example, adapter tests) are generated, not committed. Offline: Prisma's schema
+# engine download is skipped (PRISMA_SCHEMA_ENGINE_BINARY in each `generate` script); generation itself
+# runs on the wasm shipped in the npm package.
+PRISMA_STAMP="node_modules/.dbcreds-prisma-generated"
+PRISMA_HASH="$({ cat packages/*/prisma/*.prisma packages/*/test/prisma/*.prisma examples/*/prisma/*.prisma \
+  pnpm-lock.yaml 2>/dev/null || true; } | sha1sum | cut -c1-40)"
+if [ "$(cat "$PRISMA_STAMP" 2>/dev/null)" != "$PRISMA_HASH" ] || [ ! -d packages/cli/src/demo/generated ] \
+  || [ ! -d examples/prisma/src/generated ] || [ ! -d packages/prisma/test/generated ]; then
+  log "generating Prisma clients"
+  pnpm -r --if-present run generate >&2
+  echo "$PRISMA_HASH" > "$PRISMA_STAMP"
+fi
+
 log "building packages"
 pnpm run -s build >&2
 
