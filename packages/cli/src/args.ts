@@ -10,18 +10,22 @@ export class UsageError extends DbCredsError {
 
 export const ORMS = ['knex', 'typeorm', 'mikro-orm', 'prisma', 'pg', 'mysql2'] as const;
 export type OrmName = (typeof ORMS)[number];
-export const ENGINES = ['postgres', 'mysql'] as const;
-export type EngineName = (typeof ENGINES)[number];
+export const ENGINES = ['auto', 'postgres', 'mysql'] as const;
+/** `auto`: the embedded PostgreSQL, then MariaDB/MySQL too when its server is reachable. */
+export type EngineChoice = (typeof ENGINES)[number];
+/** An engine the demo runs on. */
+export type EngineName = Exclude<EngineChoice, 'auto'>;
 export const STRATEGIES = ['single-user', 'alternating-users', 'both'] as const;
 export type StrategyChoice = (typeof STRATEGIES)[number];
 
 export interface DemoArgs {
-  engine: EngineName;
+  /** `auto` only with libraries that support both engines (`pg` implies postgres, `mysql2` mysql). */
+  engine: EngineChoice;
   orm: OrmName;
   strategy: StrategyChoice;
   /** Rotations per strategy (`both` runs this many single-user, then this many alternating-users). */
   rotations: number;
-  /** Minimum load time in ms; the demo also waits for every rotation plus a short tail. */
+  /** Minimum load time per engine in ms; the demo also waits for every rotation plus a short tail. */
   durationMs: number;
   /** Seconds between scheduled rotations (`rate(N seconds)`). */
   intervalSeconds: number;
@@ -52,24 +56,29 @@ Exit codes: 0 success, 1 failure (failed queries, failed rotation), 2 bad comman
 
 export const DEMO_HELP = `Usage: dbcreds demo [options]
 
-Starts a private PostgreSQL (scram-sha-256, temporary directory) or uses MariaDB, the local Secrets
-Manager, an application user and its secret; runs concurrent reads/writes through the chosen library
-while Secrets Manager rotates the password on a short schedule.
+Starts a private PostgreSQL (scram-sha-256, temporary directory) and/or uses MariaDB, the local
+Secrets Manager, an application user and its secret; runs concurrent reads/writes through the chosen
+library while Secrets Manager rotates the password on a short schedule.
 
 Options:
   --orm <name>        knex | typeorm | mikro-orm | prisma | pg | mysql2   (default knex)
-  --engine <name>     postgres | mysql (MariaDB/MySQL server, see below)  (default postgres; mysql for --orm mysql2)
+  --engine <name>     auto | postgres | mysql (MariaDB/MySQL server, see below)
+                      (default auto: PostgreSQL, then MariaDB too when reachable; postgres for --orm pg,
+                      mysql for --orm mysql2)
   --strategy <name>   single-user | alternating-users | both             (default both)
   --rotations <n>     rotations per strategy, 1-20 (both: n single-user, then n alternating-users) (default 4)
-  --duration <s>      minimum load time in seconds                       (default 30)
+  --duration <s>      minimum load time per engine in seconds            (default 20)
   --interval <s>      seconds between scheduled rotations, 1-60          (default: duration / (total rotations + 1), at least 2)
   --workers <n>       concurrent workers, 1-64                           (default 8)
   --plain             plain log lines even on a terminal
   -h, --help          show this help
 
---engine mysql connects to DBCREDS_MYSQL_HOST:DBCREDS_MYSQL_PORT as DBCREDS_MYSQL_USER with
-DBCREDS_MYSQL_PASSWORD (defaults 127.0.0.1:3306, root, empty) and drops what it created on exit.
-Exit codes: 0 no query failed and every rotation happened, 1 otherwise, 2 bad options, 130 interrupted.`;
+MariaDB/MySQL is DBCREDS_MYSQL_HOST:DBCREDS_MYSQL_PORT, administered as DBCREDS_MYSQL_USER with
+DBCREDS_MYSQL_PASSWORD (defaults 127.0.0.1:3306, root, empty); what the demo creates there is dropped
+on exit. auto probes it (1 s) and skips it when not reachable; --engine mysql requires it. Engines run
+one after the other; the summary has a column per engine.
+Exit codes: 0 no query failed and every rotation happened on every engine run, 1 otherwise,
+2 bad options, 130 interrupted.`;
 
 export const ROTATE_HELP = `Usage: dbcreds rotate --secret-id <id> [--endpoint <url>] [--region <region>] [--timeout <s>]
 
@@ -137,12 +146,15 @@ export function parseDemoArgs(argv: string[]): DemoArgs | 'help' {
   noPositionals(positionals);
   const orm = choice('orm', values.orm as string | undefined, ORMS) ?? 'knex';
   const implied: EngineName | undefined = orm === 'pg' ? 'postgres' : orm === 'mysql2' ? 'mysql' : undefined;
-  const engine = choice('engine', values.engine as string | undefined, ENGINES) ?? implied ?? 'postgres';
-  if (implied && engine !== implied) throw new UsageError(`--orm ${orm} works with --engine ${implied} only`);
+  const asked = choice('engine', values.engine as string | undefined, ENGINES) ?? 'auto';
+  if (implied && asked !== 'auto' && asked !== implied) {
+    throw new UsageError(`--orm ${orm} works with --engine ${implied} only`);
+  }
+  const engine = asked === 'auto' ? (implied ?? 'auto') : asked;
   const strategy = choice('strategy', values.strategy as string | undefined, STRATEGIES) ?? 'both';
   const rotations = int('rotations', values.rotations as string | undefined, 1, 20) ?? 4;
   const total = strategy === 'both' ? 2 * rotations : rotations;
-  const durationSeconds = int('duration', values.duration as string | undefined, 1, 3600) ?? 30;
+  const durationSeconds = int('duration', values.duration as string | undefined, 1, 3600) ?? 20;
   const intervalSeconds =
     int('interval', values.interval as string | undefined, 1, 60) ??
     Math.max(2, Math.floor(durationSeconds / (total + 1)));

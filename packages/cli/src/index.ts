@@ -1,5 +1,6 @@
 export {
   type DemoArgs,
+  type EngineChoice,
   type EngineName,
   type OrmName,
   parseDemoArgs,
@@ -9,10 +10,16 @@ export {
   UsageError,
 } from './args.js';
 export { type CliIo, runCli } from './cli.js';
-export { DEMO_EXIT, type DemoIo, rotationPlan, runDemo } from './demo/run.js';
+export { DEMO_EXIT, type DemoIo, demoEngines, probeMysql, rotationPlan, runDemo } from './demo/run.js';
 export { runRotate } from './rotate.js';
 export { createDbAdmin } from './stack/admin.js';
-export { type LocalStack, type LocalStackOptions, RotationFailedError, startLocalStack } from './stack/local-stack.js';
+export {
+  type LocalStack,
+  type LocalStackOptions,
+  mysqlServerFromEnv,
+  RotationFailedError,
+  startLocalStack,
+} from './stack/local-stack.js';
 export {
   type EmbeddedPostgres,
   type EmbeddedPostgresOptions,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDemoArgs, parseRotateArgs, rotationPlan, runCli, UsageError } from '../src/index.js';
+import { demoEngines, parseDemoArgs, parseRotateArgs, rotationPlan, runCli, UsageError } from '../src/index.js';
 
 function capture() {
   const out: string[] = [];
@@ -14,12 +14,12 @@ function capture() {
 describe('parseDemoArgs', () => {
   it('has documented defaults', () => {
     expect(parseDemoArgs([])).toEqual({
-      engine: 'postgres',
+      engine: 'auto',
       orm: 'knex',
       strategy: 'both',
       rotations: 4,
-      durationMs: 30_000,
-      intervalSeconds: 3, // 30 s / (4 single-user + 4 alternating-users + 1)
+      durationMs: 20_000, // per engine
+      intervalSeconds: 2, // 20 s / (4 single-user + 4 alternating-users + 1)
       workers: 8,
       plain: false,
     });
@@ -46,13 +46,24 @@ describe('parseDemoArgs', () => {
     expect(parseDemoArgs(['-h'])).toBe('help');
   });
 
+  it('auto runs both engines unless the library is driver-only; explicit engines stay', () => {
+    expect(parseDemoArgs(['--engine', 'auto'])).toMatchObject({ engine: 'auto' });
+    expect(parseDemoArgs(['--orm', 'pg'])).toMatchObject({ engine: 'postgres' });
+    expect(parseDemoArgs(['--orm', 'mysql2', '--engine', 'auto'])).toMatchObject({ engine: 'mysql' });
+    expect(parseDemoArgs(['--orm', 'prisma', '--engine', 'mysql'])).toMatchObject({ engine: 'mysql' });
+    expect(parseDemoArgs(['--engine', 'postgres'])).toMatchObject({ engine: 'postgres' });
+    expect(demoEngines('auto')).toEqual(['postgres', 'mysql']);
+    expect(demoEngines('mysql')).toEqual(['mysql']);
+  });
+
   it.each([
     [['--orm', 'sequelize'], /--orm must be one of knex, typeorm/],
-    [['--engine', 'oracle'], /--engine must be one of postgres, mysql/],
+    [['--engine', 'oracle'], /--engine must be one of auto, postgres, mysql/],
     [['--rotations', '0'], /--rotations must be an integer from 1 to 20/],
     [['--rotations', 'two'], /--rotations must be an integer/],
     [['--duration', '-1'], /--duration/],
     [['--orm', 'pg', '--engine', 'mysql'], /--orm pg works with --engine postgres only/],
+    [['--orm', 'mysql2', '--engine', 'postgres'], /--orm mysql2 works with --engine mysql only/],
     [['--rotations', '21'], /--rotations must be an integer from 1 to 20/],
     [['--bogus'], /Unknown option '--bogus'/],
     [['--orm'], /argument missing/],

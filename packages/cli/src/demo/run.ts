@@ -2,8 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CancelRotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type CredentialSource, createCredentialSource } from '@dbcreds/core';
 import type { RotationStrategy } from '@dbcreds/rotation';
-import type { DemoArgs } from '../args.js';
-import { type LocalStack, startLocalStack } from '../stack/local-stack.js';
+import type { DemoArgs, EngineName } from '../args.js';
+import { createDbAdmin } from '../stack/admin.js';
+import { type LocalStack, mysqlServerFromEnv, startLocalStack } from '../stack/local-stack.js';
+import type { ServerInfo } from '../stack/types.js';
 import { createView, type DemoSnapshot, type Output, table } from '../view.js';
 import { type Load, startLoad } from './load.js';
 import { createWorkload, type Workload } from './workloads.js';
@@ -32,9 +34,101 @@ interface Progress {
   lastAt: number;
 }
 
+/** The outcome of the demo on one engine: the summary column and the verdict. */
+interface EngineRun {
+  engine: EngineName;
+  /** Summary rows (label, value), the same labels in the same order for every engine. */
+  rows: Array<[string, string]>;
+  pass: boolean;
+  interrupted: boolean;
+  samples: string[];
+  error: string | undefined;
+}
+
+/** The engines `--engine` asks for, in run order (`auto`: postgres first, mysql when reachable). */
+export function demoEngines(engine: DemoArgs['engine']): EngineName[] {
+  return engine === 'auto' ? ['postgres', 'mysql'] : [engine];
+}
+
+const where = (s: ServerInfo) => `${s.host}:${s.port} (as ${s.adminUser})`;
+
+/**
+ * Whether the MariaDB/MySQL server answers an admin login within `timeoutMs` (default 1000):
+ * null when it does, else why not (the driver's message; never the password).
+ */
+export async function probeMysql(server: ServerInfo = mysqlServerFromEnv(), timeoutMs = 1000): Promise<string | null> {
+  const admin = createDbAdmin(server);
+  try {
+    const err = await Promise.race([
+      admin.tryLogin(
+        { username: server.adminUser, password: server.adminPassword },
+        { database: server.database, timeoutMs },
+      ),
+      sleep(timeoutMs + 250, new Error(`no answer within ${timeoutMs} ms`), { ref: false }),
+    ]);
+    if (!err) return null;
+    const code = (err as { code?: unknown }).code;
+    const message = err.message || err.name;
+    return typeof code === 'string' && !message.includes(code) ? `${code}: ${message}` : message;
+  } finally {
+    await admin.close().catch(() => {});
+  }
+}
+
 /** `dbcreds demo`: see DEMO_HELP. Resolves with the exit status; never throws for demo failures. */
 export async function runDemo(args: DemoArgs, io: DemoIo): Promise<number> {
-  const title = `dbcreds demo: ${args.orm} on ${args.engine === 'postgres' ? 'PostgreSQL' : 'MySQL/MariaDB'}`;
+  const began = Date.now();
+  const engines = demoEngines(args.engine);
+  let skipped: string | undefined;
+  if (engines.includes('mysql')) {
+    const server = mysqlServerFromEnv();
+    const why = await probeMysql(server);
+    if (io.signal?.aborted) return DEMO_EXIT.interrupted;
+    if (why !== null && args.engine === 'mysql') {
+      io.out.write(
+        `MariaDB/MySQL not reachable at ${where(server)}: ${why}\n` +
+          'set DBCREDS_MYSQL_HOST, DBCREDS_MYSQL_PORT, DBCREDS_MYSQL_USER, DBCREDS_MYSQL_PASSWORD, or use --engine postgres\n',
+      );
+      return DEMO_EXIT.failed;
+    }
+    if (why !== null) {
+      engines.splice(engines.indexOf('mysql'), 1);
+      skipped = `MariaDB not reachable at ${where(server)}`;
+      io.out.write(`${skipped}: ${why}: skipping (use --engine mysql to require it)\n`);
+    }
+  }
+  if (engines.length > 1) io.out.write(`engines: ${engines.join(', then ')} (one after the other)\n`);
+  const runs: EngineRun[] = [];
+  for (const [i, engine] of engines.entries()) {
+    if (io.signal?.aborted) break;
+    const step = engines.length > 1 ? ` (${i + 1}/${engines.length})` : '';
+    runs.push(await runOnEngine(args, engine, step, io));
+  }
+
+  const interrupted = io.signal?.aborted === true || runs.some((r) => r.interrupted);
+  const pass = !interrupted && runs.length === engines.length && runs.every((r) => r.pass);
+  const verdict = interrupted ? 'INTERRUPTED' : pass ? 'PASS' : 'FAIL';
+  const labels = runs[0]?.rows.map(([label]) => label) ?? [];
+  const rows = [
+    ['', ...runs.map((r) => r.engine)],
+    ...labels.map((label, i) => [label, ...runs.map((r) => r.rows[i]![1])]),
+    [
+      'overall',
+      `${verdict} in ${((Date.now() - began) / 1000).toFixed(1)}s${skipped ? ` (mysql skipped: ${skipped})` : ''}`,
+    ],
+  ];
+  io.out.write(`\n${table(rows)}\n`);
+  for (const r of runs) {
+    for (const sample of r.samples) io.out.write(`failure (${r.engine}): ${sample}\n`);
+    if (r.error) io.out.write(`error (${r.engine}): ${r.error}\n`);
+  }
+  if (interrupted) return DEMO_EXIT.interrupted;
+  return pass ? DEMO_EXIT.ok : DEMO_EXIT.failed;
+}
+
+/** The demo on one engine: its own stack, load and live view; cleans up before resolving. */
+async function runOnEngine(args: DemoArgs, engine: EngineName, step: string, io: DemoIo): Promise<EngineRun> {
+  const title = `dbcreds demo: ${args.orm} on ${engine === 'postgres' ? 'PostgreSQL' : 'MySQL/MariaDB'}${step}`;
   const view = createView(io.out, { plain: args.plain });
   const plan = rotationPlan(args.strategy, args.rotations);
   const progress: Progress = {
@@ -128,10 +222,10 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<number> {
   try {
     view.event(`${title}: ${args.workers} workers, ${plan.length} rotation(s) every ${args.intervalSeconds}s`);
     view.event(
-      `starting ${args.engine === 'postgres' ? 'embedded PostgreSQL (scram-sha-256)' : 'MySQL/MariaDB user'} and the local Secrets Manager...`,
+      `starting ${engine === 'postgres' ? 'embedded PostgreSQL (scram-sha-256)' : 'MySQL/MariaDB user'} and the local Secrets Manager...`,
     );
-    stack = await startLocalStack({ engine: args.engine, onRotationStep });
-    if (io.signal?.aborted) return DEMO_EXIT.interrupted;
+    stack = await startLocalStack({ engine, onRotationStep });
+    if (io.signal?.aborted) throw new Error('interrupted during start-up');
     const initial = await stack.credentials('AWSCURRENT');
     snap.secretVersion = initial.versionId;
     snap.secretUser = initial.username;
@@ -162,7 +256,7 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<number> {
     appSource.on('refreshed', track);
 
     workload = await createWorkload(args.orm, {
-      engine: args.engine,
+      engine,
       source: appSource,
       ...stack.database,
       database: stack.database.dbname,
@@ -238,10 +332,10 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<number> {
   const sourceStats = source?.stats();
   const secondsRun = startedAt ? ((Date.now() - startedAt) / 1000).toFixed(1) : '0';
   const singlePlanned = plan.filter((s) => s === 'single-user').length;
-  io.out.write(
-    `\n${table([
-      ['', 'result'],
-      ['library / engine', `${args.orm} / ${args.engine}`],
+  return {
+    engine,
+    rows: [
+      ['library / engine', `${args.orm} / ${engine}`],
       ['load', `${args.workers} workers for ${secondsRun}s`],
       ['queries ok', String(stats.ok)],
       ['queries failed', String(stats.failed) + (stats.failed ? ` ${JSON.stringify(stats.failures)}` : '')],
@@ -255,10 +349,10 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<number> {
       ['auth-error refreshes', String(sourceStats?.refreshes ?? 0)],
       ['AWSPENDING fallbacks', String(sourceStats?.fallbacks ?? 0)],
       ['result', interrupted ? 'INTERRUPTED' : pass ? 'PASS' : 'FAIL'],
-    ])}\n`,
-  );
-  for (const s of stats.samples) io.out.write(`failure: ${s}\n`);
-  if (error) io.out.write(`error: ${error}\n`);
-  if (interrupted) return DEMO_EXIT.interrupted;
-  return pass ? DEMO_EXIT.ok : DEMO_EXIT.failed;
+    ],
+    pass,
+    interrupted,
+    samples: stats.samples,
+    error: interrupted ? undefined : error,
+  };
 }

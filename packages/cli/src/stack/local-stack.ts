@@ -87,7 +87,8 @@ export class RotationFailedError extends DbCredsError {
 
 const KNOWN = new Set(['engine', 'server', 'region', 'port', 'name', 'schedulerIntervalMs', 'onRotationStep', 'onLog']);
 
-function mysqlFromEnv(): ServerInfo {
+/** The MariaDB/MySQL server of `engine: 'mysql'`: DBCREDS_MYSQL_HOST/PORT/USER/PASSWORD (127.0.0.1, 3306, root, empty). */
+export function mysqlServerFromEnv(): ServerInfo {
   const env = process.env;
   return {
     engine: 'mysql',
@@ -134,7 +135,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       cleanups.push(pg.stop);
       server = pg.server;
     }
-    server ??= mysqlFromEnv();
+    server ??= mysqlServerFromEnv();
     const admin = createDbAdmin(server);
     cleanups.push(() => admin.close());
     const app = { database: base, username: appUser, password: password() };
