@@ -68,7 +68,12 @@ export function startLoad(workload: Workload, opts: { workers: number; thinkMs?:
         gate = { promise, open };
       }
       if (inFlight === 0) return;
-      await Promise.race([new Promise<void>((resolve) => (drained = resolve)), sleep(timeoutMs)]);
+      const timer = new AbortController(); // cancelled below: a pending 10 s timer would delay the exit
+      await Promise.race([
+        new Promise<void>((resolve) => (drained = resolve)),
+        sleep(timeoutMs, undefined, { signal: timer.signal }).catch(() => {}),
+      ]);
+      timer.abort();
       drained = undefined;
     },
     resume() {
