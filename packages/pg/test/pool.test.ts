@@ -88,7 +88,7 @@ describe('@dbcreds/pg', () => {
     await putDbSecret(tsm.client, id, dbSecretFor('postgres', { ...other, password: randomPassword() }));
     const pool = createPool({ secretId: id, client: tsm.client, minRefreshIntervalMs: 0 });
     const err = await new Promise<Error | undefined>((resolve) => pool.connect((e) => resolve(e)));
-    expect((err as { code?: string }).code).toBe('28P01');
+    expect(err, String(err)).toMatchObject({ code: '28P01' });
     await pool.end();
   });
 

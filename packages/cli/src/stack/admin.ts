@@ -57,9 +57,29 @@ function pgDialect(server: ServerInfo): Dialect {
   const id = (s: string) => pg.Client.prototype.escapeIdentifier(s);
   const lit = (s: string) => pg.Client.prototype.escapeLiteral(s);
   const exec = async (sql: string, params: unknown[] = []) => (await pool.query(sql, params)).rows as unknown[];
+  /**
+   * Runs privilege-changing statements in one transaction holding a server-wide advisory lock:
+   * concurrent GRANTs / DROP OWNED on the same database or schema row fail with "tuple concurrently
+   * updated" (XX000) — seen with several test files creating users at once.
+   */
+  const serialized = async (statements: string[]) => {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock(726873)');
+      for (const sql of statements) await client.query(sql);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  };
   const grantDatabase = async (username: string, database: string) => {
-    await exec(`GRANT ALL PRIVILEGES ON DATABASE ${id(database)} TO ${id(username)}`);
-    if (database === server.database) await exec(`GRANT ALL ON SCHEMA public TO ${id(username)}`);
+    const statements = [`GRANT ALL PRIVILEGES ON DATABASE ${id(database)} TO ${id(username)}`];
+    if (database === server.database) statements.push(`GRANT ALL ON SCHEMA public TO ${id(username)}`);
+    await serialized(statements);
   };
   const connect = async (login: Login, database: string, timeoutMs: number) => {
     const client = new pg.Client({
@@ -115,9 +135,11 @@ function pgDialect(server: ServerInfo): Dialect {
     },
     async dropUser(username) {
       if ((await exec('SELECT 1 FROM pg_roles WHERE rolname = $1', [username])).length === 0) return;
-      await exec(`REASSIGN OWNED BY ${id(username)} TO ${id(server.adminUser)}`);
-      await exec(`DROP OWNED BY ${id(username)}`);
-      await exec(`DROP ROLE IF EXISTS ${id(username)}`);
+      await serialized([
+        `REASSIGN OWNED BY ${id(username)} TO ${id(server.adminUser)}`,
+        `DROP OWNED BY ${id(username)}`,
+        `DROP ROLE IF EXISTS ${id(username)}`,
+      ]);
     },
     createDatabase: async (name, owner) =>
       void (await exec(`CREATE DATABASE ${id(name)}${owner ? ` OWNER ${id(owner)}` : ''}`)),
