@@ -9,6 +9,7 @@ export default defineConfig({
     // Tests run against the sources, never a stale dist/.
     alias: [
       ...pkgs.map((p) => ({ find: new RegExp(`^@dbcreds/${p}$`), replacement: r(`./packages/${p}/src/index.ts`) })),
+      { find: /^@dbcreds\/knex\/dialect$/, replacement: r('./packages/knex/src/dialect.ts') },
       { find: /^@dbcreds\/testbed$/, replacement: r('./test/src/index.ts') },
       { find: /^dbcreds$/, replacement: r('./packages/cli/src/index.ts') },
     ],

@@ -1,5 +1,4 @@
 import {
-  applyCredentials,
   ConfigurationError,
   type CredentialSource,
   type CredentialSourceOptions,
@@ -9,6 +8,7 @@ import {
 import type { Knex } from 'knex';
 import Client_MySQL2 from 'knex/lib/dialects/mysql2/index.js';
 import Client_PG from 'knex/lib/dialects/postgres/index.js';
+import { rotatingDialect } from './dialect.js';
 
 /** `client` names accepted; `mysql` is served by the mysql2 dialect (the only MySQL driver supported). */
 export type RotatingKnexClient = 'pg' | 'postgres' | 'postgresql' | 'mysql2' | 'mysql';
@@ -57,35 +57,15 @@ export function withRotatingCredentials(
 ): Knex.Config {
   const { client, connection = {}, ...rest } = validate(config, options);
   const credentials = resolveCredentialSource(source);
-  const closeSource = options.closeSourceOnDestroy ?? credentials !== source;
-  const Dialect = DIALECTS[client];
   const base: Record<string, unknown> = { ...connection };
-  const fill = endpointFieldsFromSecret(base);
-
-  class RotatingCredentialsClient extends Dialect {
-    override acquireRawConnection(): Promise<unknown> {
-      return credentials.withAuthRetry((creds) => {
-        // Dialects read `connectionSettings` synchronously when they build the driver connection,
-        // so concurrent creations cannot see each other's settings.
-        const settings = { ...base };
-        applyCredentials(settings, creds, fill);
-        this.connectionSettings = settings;
-        return super.acquireRawConnection();
-      });
-    }
-
-    override async destroy(callback?: unknown): Promise<void> {
-      try {
-        await super.destroy(callback);
-      } finally {
-        if (closeSource) credentials.close();
-      }
-    }
-  }
-  Object.defineProperty(RotatingCredentialsClient, 'name', { value: `RotatingCredentials(${Dialect.name})` });
+  const Client = rotatingDialect(DIALECTS[client], credentials, {
+    base,
+    fill: endpointFieldsFromSecret(base),
+    closeSourceOnDestroy: options.closeSourceOnDestroy ?? credentials !== source,
+  });
 
   // knex only builds its pool when `connection` is truthy; an empty object is enough.
-  return { ...rest, client: RotatingCredentialsClient, connection: { ...connection } as Knex.StaticConnectionConfig };
+  return { ...rest, client: Client, connection: { ...connection } as Knex.StaticConnectionConfig };
 }
 
 function validate(config: RotatingKnexConfig, options: KnexAdapterOptions): RotatingKnexConfig {
