@@ -110,10 +110,7 @@ function hook(
   explicit: { host: boolean; port: boolean },
 ): void {
   let helper: RetryHelper | undefined;
-  void helperPromise.then(
-    (h) => (helper = h),
-    () => {},
-  );
+  void helperPromise.then((h) => (helper = h)).catch(() => {}); // rejection: surfaced by connect()
   const patched = new WeakSet<object>();
   const install = (pool: object): void => {
     if (helper === undefined || patched.has(pool)) return;
@@ -162,15 +159,8 @@ function validate(ormOptions: RotatingOrmOptions, options: MikroOrmAdapterOption
   }
   const entries: Array<[string, object]> = [['', ormOptions]];
   for (const [i, r] of (ormOptions.replicas ?? []).entries()) entries.push([`replicas[${i}].`, r]);
-  const bad = entries.flatMap(([prefix, o]) =>
-    CREDENTIAL_KEYS.filter((k) => Object.hasOwn(o, k)).map((k) => prefix + k),
-  );
-  if (bad.length > 0) {
-    throw new ConfigurationError(
-      `MikroORM options must not set ${bad.join(', ')}: user and password always come from the secret (use host/port/dbName)`,
-      { keys: bad },
-    );
-  }
+  const bad = entries.flatMap(([p, o]) => CREDENTIAL_KEYS.filter((k) => Object.hasOwn(o, k)).map((k) => p + k));
+  forbid(bad, 'user and password always come from the secret (use host/port/dbName)');
   const d = ormOptions.driverOptions;
   if (d !== undefined && (typeof d !== 'object' || d === null || 'createDriver' in d || 'selectFrom' in d)) {
     throw new ConfigurationError(
@@ -179,15 +169,11 @@ function validate(ormOptions: RotatingOrmOptions, options: MikroOrmAdapterOption
     );
   }
   // MikroORM 6 merges driverOptions into the knex config, MikroORM 7 into the pool options.
-  const overrides = DRIVER_OPTION_KEYS.filter((k) => d !== undefined && Object.hasOwn(d, k)).map(
-    (k) => `driverOptions.${k}`,
-  );
-  if (overrides.length > 0) {
-    throw new ConfigurationError(
-      `MikroORM options must not set ${overrides.join(', ')}: they bypass the credential hook`,
-      {
-        keys: overrides,
-      },
-    );
-  }
+  const overrides = DRIVER_OPTION_KEYS.filter((k) => Object.hasOwn(d ?? {}, k)).map((k) => `driverOptions.${k}`);
+  forbid(overrides, 'they bypass the credential hook');
+}
+
+function forbid(keys: string[], why: string): void {
+  if (keys.length > 0)
+    throw new ConfigurationError(`MikroORM options must not set ${keys.join(', ')}: ${why}`, { keys });
 }
