@@ -196,7 +196,7 @@ function mikroOrmCase(engine: DrillEngine): OverheadCase {
 }
 
 type AnyPrisma = { $queryRaw(q: TemplateStringsArray): Promise<unknown>; $disconnect(): Promise<void> };
-// biome-ignore lint/suspicious/noExplicitAny: one of two generated clients, whose option types differ
+/** One of two generated clients, whose option types differ. */
 type PrismaCtor = new (o: any) => AnyPrisma;
 
 function prismaCase(engine: DrillEngine): OverheadCase {
