@@ -130,7 +130,7 @@ export interface DrillEnv {
 
 const REGION = 'us-east-1';
 
-function clientConfig(endpoint: string) {
+export function clientConfig(endpoint: string) {
   return {
     endpoint,
     region: REGION,
@@ -139,7 +139,7 @@ function clientConfig(endpoint: string) {
 }
 
 /** The drill's own SM client; counts its GetSecretValue attempts so they can be subtracted. */
-function drillClient(endpoint: string): { client: SecretsManagerClient; gets: () => number } {
+export function drillClient(endpoint: string): { client: SecretsManagerClient; gets: () => number } {
   const client = new SecretsManagerClient({ ...clientConfig(endpoint), maxAttempts: 3 });
   let gets = 0;
   client.middlewareStack.add(
@@ -226,12 +226,12 @@ function describeError(err: unknown, secrets: Set<string>): string {
   return msg;
 }
 
-interface SecretView {
+export interface SecretView {
   versionId: string;
   value: { username: string; password: string } & Record<string, unknown>;
 }
 
-async function readCurrent(client: SecretsManagerClient, secretId: string): Promise<SecretView> {
+export async function readCurrent(client: SecretsManagerClient, secretId: string): Promise<SecretView> {
   const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
   return { versionId: out.VersionId ?? '', value: JSON.parse(out.SecretString ?? '{}') };
 }
@@ -307,15 +307,7 @@ export async function runContender(env: DrillEnv, spec: ContenderSpec): Promise<
   await client.send(
     new CreateSecretCommand({ Name: secretId, SecretString: JSON.stringify({ ...secretValue, masterarn }) }),
   );
-  if (o.rotation === 'handler') {
-    const handler = createRotationHandler({ strategy: o.strategy, client });
-    sm.registerRotator(lambdaArn, async (event) => {
-      markStep(event.Step);
-      await handler(event);
-      // Models the time between the setSecret and finishSecret invocations of a real rotation.
-      if (event.Step === 'setSecret' && o.windowMs > 0) await sleep(o.windowMs);
-    });
-  }
+  if (o.rotation === 'handler') registerRotator(sm, lambdaArn, client, o, markStep);
 
   const ctx: ContenderContext = {
     engine: server.engine,
@@ -471,7 +463,28 @@ export async function runContender(env: DrillEnv, spec: ContenderSpec): Promise<
   return result;
 }
 
-async function rotate(
+/**
+ * Registers `@dbcreds/rotation`'s handler as the in-process rotation function `lambdaArn`; it sleeps
+ * `o.windowMs` after setSecret and reports each step to `markStep` as it starts.
+ */
+export function registerRotator(
+  sm: LocalSecretsManager,
+  lambdaArn: string,
+  client: SecretsManagerClient,
+  o: Pick<DrillOptions, 'strategy' | 'windowMs'>,
+  markStep: (step: string) => void,
+): void {
+  const handler = createRotationHandler({ strategy: o.strategy, client });
+  sm.registerRotator(lambdaArn, async (event) => {
+    markStep(event.Step);
+    await handler(event);
+    // Models the time between the setSecret and finishSecret invocations of a real rotation.
+    if (event.Step === 'setSecret' && o.windowMs > 0) await sleep(o.windowMs);
+  });
+}
+
+/** One rotation (handler: RotateSecret and wait until AWSCURRENT moved; manual: the steps done here). */
+export async function rotate(
   o: DrillOptions,
   sm: LocalSecretsManager,
   client: SecretsManagerClient,
