@@ -60,7 +60,7 @@ const n1 = (x: number) => (Math.round(x * 10) / 10).toString();
 function niceMax(x: number): number {
   if (x <= 1) return 1;
   const p = 10 ** Math.floor(Math.log10(x));
-  for (const m of [1, 2, 5, 10]) if (m * p >= x) return m * p;
+  for (const m of [1, 1.5, 2, 3, 4, 5, 6, 8, 10]) if (m * p >= x) return m * p;
   return 10 * p;
 }
 
