@@ -23,7 +23,7 @@ export interface RotatingDialectOptions {
    */
   base?: Record<string, unknown>;
   /** Close `source` after the dialect's `destroy()` (i.e. `knex.destroy()`). Default false. */
-  closeSourceOnDestroy?: boolean;
+  closeSource?: boolean;
 }
 
 /**
@@ -34,7 +34,7 @@ export interface RotatingDialectOptions {
 export function rotatingDialect<D extends KnexDialectClass>(
   Dialect: D,
   source: CredentialSource,
-  { fill, base, closeSourceOnDestroy = false }: RotatingDialectOptions,
+  { fill, base, closeSource = false }: RotatingDialectOptions,
 ): D {
   class RotatingCredentialsDialect extends Dialect {
     readonly #base: Record<string, unknown>;
@@ -59,7 +59,7 @@ export function rotatingDialect<D extends KnexDialectClass>(
       try {
         await super.destroy(callback);
       } finally {
-        if (closeSourceOnDestroy) source.close();
+        if (closeSource) source.close();
       }
     }
   }
