@@ -79,6 +79,10 @@ export interface SideStats {
   min: number;
   median: number;
   max: number;
+  /** This process's CPU time (user + system) per query, µs, median over the rounds. */
+  cpuUsPerQuery: number;
+  /** New logins per round seen by the server (PostgreSQL: its session counter; MariaDB: the global one, so others' too). */
+  loginsPerRound: number;
 }
 
 export interface PairResult {
@@ -90,8 +94,10 @@ export interface PairResult {
   dbcreds?: SideStats;
   /** raw median q/s ÷ dbcreds median q/s: 1.00 = no overhead, 1.05 = dbcreds 5 % slower. */
   ratio?: number;
-  /** New logins per side and round seen by the server (PostgreSQL: exact; MariaDB: global counter, includes other clients). */
-  loginsPerRound?: number;
+  /** Median over rounds of (raw q/s ÷ dbcreds q/s) of the same round pair: cancels slow drifts of the machine's load. */
+  pairedRatio?: number;
+  /** dbcreds CPU µs per query ÷ raw's: the client-side cost, least sensitive to other processes. */
+  cpuRatio?: number;
 }
 
 export function median(xs: number[]): number {
@@ -100,30 +106,60 @@ export function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-export function stats(samples: number[]): SideStats {
-  return { samples, min: Math.min(...samples), median: median(samples), max: Math.max(...samples) };
+interface RoundResult {
+  qps: number;
+  cpuUsPerQuery: number;
+  logins: number;
 }
 
-/** One round: queries per second. steady: `concurrency` workers × `queries`; churn: bursts after an emptied pool. */
-async function round(side: Side, mode: Mode, o: OverheadOptions, reap: () => Promise<void>): Promise<number> {
+export function stats(rounds: RoundResult[]): SideStats {
+  const samples = rounds.map((r) => r.qps);
+  return {
+    samples,
+    min: Math.min(...samples),
+    median: median(samples),
+    max: Math.max(...samples),
+    cpuUsPerQuery: median(rounds.map((r) => r.cpuUsPerQuery)),
+    loginsPerRound: median(rounds.map((r) => r.logins)),
+  };
+}
+
+const cpuUs = (since: NodeJS.CpuUsage) => {
+  const d = process.cpuUsage(since);
+  return d.user + d.system;
+};
+
+/** One round. steady: `concurrency` workers × `queries`; churn: bursts after an emptied pool (only bursts timed). */
+async function round(
+  side: Side,
+  mode: Mode,
+  o: OverheadOptions,
+  reap: () => Promise<void>,
+): Promise<Omit<RoundResult, 'logins'>> {
   if (mode === 'steady') {
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: o.concurrency }, async () => {
         for (let i = 0; i < o.queries; i++) await side.query();
       }),
     );
-    return (o.concurrency * o.queries * 1000) / (performance.now() - t0);
+    const n = o.concurrency * o.queries;
+    return { qps: (n * 1000) / (performance.now() - t0), cpuUsPerQuery: cpuUs(cpu0) / n };
   }
   let busy = 0;
+  let cpu = 0;
   for (let b = 0; b < o.bursts; b++) {
     await reap();
     await sleep(CHURN_GAP_MS); // every idle connection closes: each query of the burst logs in anew
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await Promise.all(Array.from({ length: o.concurrency }, () => side.query()));
     busy += performance.now() - t0;
+    cpu += cpuUs(cpu0);
   }
-  return (o.concurrency * o.bursts * 1000) / busy;
+  const n = o.concurrency * o.bursts;
+  return { qps: (n * 1000) / busy, cpuUsPerQuery: cpu / n };
 }
 
 /** Logins the server has seen so far (see PairResult.loginsPerRound). */
@@ -169,21 +205,21 @@ async function measurePair(
     sides.push(raw);
     const dbcreds = await c.dbcreds(ctx);
     sides.push(dbcreds);
-    const samples = { raw: [] as number[], dbcreds: [] as number[] };
-    const logins0 = await counter.read();
+    const samples = { raw: [] as RoundResult[], dbcreds: [] as RoundResult[] };
     for (let r = 0; r < o.warmup + o.rounds; r++) {
       // ABAB…, alternating which side goes first.
       const order = r % 2 === 0 ? (['raw', 'dbcreds'] as const) : (['dbcreds', 'raw'] as const);
       for (const name of order) {
-        const qps = await round(name === 'raw' ? raw : dbcreds, ctx.mode, o, reap);
-        if (r >= o.warmup) samples[name].push(qps);
+        const logins0 = await counter.read();
+        const res = await round(name === 'raw' ? raw : dbcreds, ctx.mode, o, reap);
+        if (r >= o.warmup) samples[name].push({ ...res, logins: (await counter.read()) - logins0 });
       }
     }
-    const logins = (await counter.read()) - logins0;
     result.raw = stats(samples.raw);
     result.dbcreds = stats(samples.dbcreds);
     result.ratio = result.raw.median / result.dbcreds.median;
-    result.loginsPerRound = logins / (2 * (o.warmup + o.rounds));
+    result.pairedRatio = median(samples.raw.map((x, i) => x.qps / samples.dbcreds[i]!.qps));
+    result.cpuRatio = result.dbcreds.cpuUsPerQuery / result.raw.cpuUsPerQuery;
   } finally {
     for (const s of sides) await s.close().catch(() => {});
     await counter.close().catch(() => {});
@@ -194,17 +230,27 @@ async function measurePair(
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 export function formatTable(mode: Mode, results: PairResult[]): string {
-  const head = ['case', 'raw q/s median (min–max)', 'dbcreds q/s median (min–max)', 'ratio', 'logins/round'];
+  const head = [
+    'case',
+    'raw q/s median (min–max)',
+    'dbcreds q/s median (min–max)',
+    'ratio',
+    'paired ratio',
+    'client CPU µs/query raw → dbcreds',
+    'logins/round raw, dbcreds',
+  ];
   const side = (s?: SideStats) => (s ? `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})` : '–');
   const rows = results.map((r) =>
     r.skipped
-      ? [r.case, `skipped: ${r.skipped}`, '', '', '']
+      ? [r.case, `skipped: ${r.skipped}`, '', '', '', '', '']
       : [
           r.case,
           side(r.raw),
           side(r.dbcreds),
           `${r.ratio!.toFixed(3)}×`,
-          `${r.engine === 'mysql' ? '≤' : ''}${Math.round(r.loginsPerRound ?? 0)}`,
+          `${r.pairedRatio!.toFixed(3)}×`,
+          `${r.raw!.cpuUsPerQuery.toFixed(1)} → ${r.dbcreds!.cpuUsPerQuery.toFixed(1)} (${r.cpuRatio!.toFixed(3)}×)`,
+          `${r.engine === 'mysql' ? '≤ ' : ''}${r.raw!.loginsPerRound}, ${r.dbcreds!.loginsPerRound}`,
         ],
   );
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
