@@ -45,18 +45,35 @@ function idleClientFor(pool: object): boolean {
   return Array.isArray(idle) && Array.isArray(queue) && idle.length > queue.length;
 }
 
-/** One acquisition: credentials from the source, `connectOnce()`, refresh and retry once on an auth error. */
+/**
+ * Listens to a client's 'error' from the moment pg-pool hands it over until the caller has it: pg-pool
+ * has removed its idle listener by then, and an ErrorResponse parsed in the same socket chunk as the
+ * login's ReadyForQuery (a session killed right after login, as failovers do) would otherwise be an
+ * unhandled 'error' event: a crash. The caller's first query on such a client fails instead.
+ */
+const HANDOVER_GUARD = (): void => {};
+
+/** One acquisition: credentials from the source, `connectOnce(cb)`, refresh and retry once on an auth error. */
 function retryingConnect(
   pool: PgPoolLike,
   source: CredentialSource,
-  connectOnce: () => Promise<pg.PoolClient>,
+  connectOnce: (cb: ConnectCallback) => void,
   from: SecretEndpointFields,
 ): Promise<pg.PoolClient> {
-  return source.withAuthRetry((creds) => {
-    // pg-pool hands this options object to every new Client.
-    applyCredentials(pool.options as Record<string, unknown>, creds, from);
-    return connectOnce();
-  });
+  return source
+    .withAuthRetry(
+      (creds) =>
+        new Promise<pg.PoolClient>((resolve, reject) => {
+          // pg-pool hands this options object to every new Client.
+          applyCredentials(pool.options as Record<string, unknown>, creds, from);
+          connectOnce((err, client) => {
+            if (err || !client) return reject(err);
+            client.on('error', HANDOVER_GUARD);
+            resolve(client);
+          });
+        }),
+    )
+    .then((client) => client.removeListener('error', HANDOVER_GUARD) as pg.PoolClient);
 }
 
 function settle(p: Promise<pg.PoolClient>, cb: ConnectCallback): void {
@@ -77,7 +94,7 @@ export function installRetry<P extends PgPoolLike>(pool: P, source: CredentialSo
   const from: SecretEndpointFields = { host: false, port: false, database: false };
   const connect = (cb?: ConnectCallback): Promise<pg.PoolClient> | undefined => {
     if (idleClientFor(pool)) return original(cb);
-    const p = retryingConnect(pool, source, () => original() as Promise<pg.PoolClient>, from);
+    const p = retryingConnect(pool, source, (done) => original(done), from);
     if (!cb) return p;
     settle(p, cb);
     return undefined;
@@ -118,7 +135,7 @@ export class RetryingPool extends pg.Pool {
       super.connect(callback);
       return undefined;
     }
-    const p = retryingConnect(this, this.source, () => super.connect(), this.#from);
+    const p = retryingConnect(this, this.source, (done) => super.connect(done), this.#from);
     if (!callback) return p;
     settle(p, callback);
     return undefined;
