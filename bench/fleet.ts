@@ -72,6 +72,8 @@ const HELP = `Usage: npm run bench -- fleet [flags]
 
 export interface FleetResult {
   processes: number;
+  /** Processes that died before reporting (an uncaught error: a crash in production). */
+  crashed: number;
   durationMs: number;
   queriesOk: number;
   queriesFailed: number;
@@ -159,8 +161,8 @@ async function runFleet(
       children.push(fork(WORKER, [JSON.stringify(cfg)], { execArgv: process.execArgv, stdio: 'inherit' }));
     }
     await Promise.all(children.map((c) => waitFor(c, 'ready')));
-    const results = Promise.all(children.map((c) => waitFor(c, 'result')));
-    results.catch(() => {}); // awaited below
+    // A process that dies (an uncaught error) is counted, not fatal to the run.
+    const results = Promise.all(children.map((c) => waitFor(c, 'result').catch(() => undefined)));
     const t0 = Date.now();
     for (const c of children) c.send({ type: 'start' } satisfies ParentMessage);
     const rotationsAtMs: number[] = [];
@@ -186,10 +188,12 @@ async function runFleet(
     if (wait > 0) await sleep(wait);
     const durationMs = Date.now() - t0;
     for (const c of children) c.send({ type: 'stop' } satisfies ParentMessage);
-    const rs = (await results).map((m) => (m as { result: FleetWorkerResult }).result);
+    const messages = await results;
+    const rs = messages.flatMap((m) => (m ? [(m as { result: FleetWorkerResult }).result] : []));
     const perProcess = rs.map((r) => r.getSecretValueAt.length);
     return {
       processes: k,
+      crashed: k - rs.length,
       durationMs,
       queriesOk: rs.reduce((a, r) => a + r.ok, 0),
       queriesFailed: rs.reduce((a, r) => a + r.failed, 0),
@@ -216,6 +220,7 @@ async function runFleet(
 export function formatFleet(results: FleetResult[], o: FleetOptions): string {
   const head = [
     'processes',
+    'crashed',
     'ok',
     'failed',
     'GetSecretValue',
@@ -233,6 +238,7 @@ export function formatFleet(results: FleetResult[], o: FleetOptions): string {
     lines.push(
       `| ${[
         r.processes,
+        r.crashed,
         r.queriesOk,
         r.queriesFailed,
         r.getSecretValue,
@@ -310,7 +316,9 @@ async function main(): Promise<void> {
       console.log(`  ${k} process(es)`);
       const r = await runFleet(sm, server, o, k, (l) => console.log(l));
       results.push(r);
-      console.log(`    ok ${r.queriesOk}, failed ${r.queriesFailed}, GetSecretValue ${r.getSecretValue}`);
+      console.log(
+        `    ok ${r.queriesOk}, failed ${r.queriesFailed}, GetSecretValue ${r.getSecretValue}, crashed ${r.crashed}`,
+      );
       for (const s of r.errorSamples) console.log(`      ${s}`);
     }
   } finally {
