@@ -66,19 +66,24 @@ export function costTable(d: DrillFigures, a: CostAssumptions = ASSUMPTIONS): st
       `${d.wrapperFailed} failed queries), for ${a.wrapperFailingSeconds / 60} min until its pool is recycled = ` +
       `${n(wrapperPerRotation)} calls per task (the rate scales with the task's connection churn).`,
     '',
-    '| tasks | dbcreds calls / month | dbcreds $ / month | TTL cache calls / month | TTL cache $ / month | AWS wrapper calls / rotation | AWS wrapper $ / rotation |',
+    '| tasks | dbcreds calls / month | dbcreds $ / month | TTL cache calls / month | TTL cache $ / month | AWS wrapper calls / month | AWS wrapper $ / month |',
     '|---|---|---|---|---|---|---|',
   ];
+  const month = (calls: number) => usd(PRICE.perSecretMonth + calls * PRICE.perCall);
   for (const tasks of a.fleets) {
     const dbcreds = tasks * (dbcredsPerTaskMonth + dbcredsPerRotation * rotationsPerMonth);
     const ttl = tasks * ttlPerTaskMonth;
-    const wrapper = tasks * wrapperPerRotation;
+    const wrapper = tasks * wrapperPerRotation * rotationsPerMonth;
     lines.push(
-      `| ${n(tasks)} | ${n(dbcreds)} | ${usd(PRICE.perSecretMonth + dbcreds * PRICE.perCall)} | ${n(ttl)} | ` +
-        `${usd(PRICE.perSecretMonth + ttl * PRICE.perCall)} + ${(a.ttlHours * 30).toFixed(0)} min of failing connections per task | ` +
-        `${n(wrapper)} | ${usd(wrapper * PRICE.perCall)} (+ ${usd(PRICE.perSecretMonth)} per month) |`,
+      `| ${n(tasks)} | ${n(dbcreds)} | ${month(dbcreds)} | ${n(ttl)} | ${month(ttl)} | ${n(wrapper)} | ${month(wrapper)} |`,
     );
   }
+  lines.push(
+    '',
+    `Through each rotation, per task: dbcreds ${dbcredsPerRotation.toFixed(1)} calls and 0 failed queries; ` +
+      `TTL cache no extra call, new connections failing for ${(a.ttlHours * 30).toFixed(0)} min on average; ` +
+      `AWS wrapper ${n(wrapperPerRotation)} calls and failing for ${a.wrapperFailingSeconds / 60} min (assumed).`,
+  );
   return lines.join('\n');
 }
 
