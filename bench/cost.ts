@@ -54,7 +54,7 @@ export function costTable(d: DrillFigures, a: CostAssumptions = ASSUMPTIONS): st
   const wrapperRate = d.wrapperCalls / failingSeconds;
   const wrapperPerRotation = wrapperRate * a.wrapperFailingSeconds;
   const lines = [
-    `Derivation (pricing $${PRICE.perSecretMonth} per secret-month, $0.05 per 10,000 calls; one secret; ` +
+    `Derivation (pricing $${PRICE.perSecretMonth.toFixed(2)} per secret-month, $0.05 per 10,000 calls; one secret; ` +
       `TTL ${a.ttlHours} h; a rotation every ${a.rotationDays} days = ${rotationsPerMonth} per month):`,
     `- dbcreds, steady: ${HOURS_PER_MONTH} h / (0.75 × ${a.ttlHours} h mean jittered TTL) = ${n(dbcredsPerTaskMonth)} calls per task-month (upper bound);`,
     `  per rotation: (drill ${d.dbcredsCalls} calls − 1 initial read) / ${d.rotations} rotations = ${dbcredsPerRotation.toFixed(1)} per task; 0 failed queries.`,
