@@ -327,12 +327,9 @@ describe.each(ENGINES)('Secrets Manager faults through @dbcreds/%s pools', (engi
     const { sc, tFault, tClear } = m;
     const steady = within(sc.samples, tFault - STEADY_MS + WARMUP_MS, tFault);
     const during = within(sc.samples, tFault, tClear);
-    // Recovered: warm, the source's first successful fetch after the fault; otherwise the first query
-    // that started after the fault cleared and succeeded (no connection from before the fault survives).
-    const recoveredAt =
-      phase === 'warm'
-        ? sc.refreshedAt.find((t) => t >= tClear)
-        : within(sc.samples, tClear, Number.POSITIVE_INFINITY).find((s) => s.error === undefined)?.end;
+    // Recovered: the source's first successful fetch after the fault cleared (from then on new
+    // connections get working credentials; the tests check that queries started later succeed).
+    const recoveredAt = sc.refreshedAt.find((t) => t >= tClear);
     const recoveryMs = recoveredAt === undefined ? Number.POSITIVE_INFINITY : recoveredAt - tClear;
     const row: Row = {
       engine,
@@ -347,6 +344,18 @@ describe.each(ENGINES)('Secrets Manager faults through @dbcreds/%s pools', (engi
       recoveryMs,
     };
     return row;
+  }
+
+  /** Recovered by itself within 1 s after the fault cleared; every query started after that succeeded. */
+  function expectRecovered(m: Measured, row: Row, what: string): void {
+    expect(row.recoveryMs, `${what}: recovery`).toBeLessThanOrEqual(1_000);
+    const recoveredAt = m.tClear + row.recoveryMs;
+    const after = m.sc.samples.filter((s) => s.start > recoveredAt);
+    expect(after.length, `${what}: load after recovery`).toBeGreaterThan(0);
+    expect(
+      after.filter((s) => s.error !== undefined).map((s) => String(s.error)),
+      `${what}: queries after recovery`,
+    ).toEqual([]);
   }
 
   it('warm cache: every fault for 3 s → 0 failed queries, bounded calls, recovery ≤ 1 s, p99 unchanged', async () => {
@@ -388,14 +397,12 @@ describe.each(ENGINES)('Secrets Manager faults through @dbcreds/%s pools', (engi
     for (const [m, row] of recorded) {
       const what = `${engine} rotation ${m.sc.fault}`;
       expect(m.attempts, what).toBeLessThanOrEqual(CALL_BOUND);
-      expect(row.recoveryMs, `${what}: recovery`).toBeLessThanOrEqual(1_000);
-      const late = within(m.sc.samples, m.tClear + 1_000, Number.POSITIVE_INFINITY);
-      expect(late.length, `${what}: load after recovery`).toBeGreaterThan(0);
-      expect(
-        late.filter((s) => s.error),
-        `${what}: queries after recovery`,
-      ).toEqual([]);
-      if (m.sc.fault === 'none') expect(row.failed, `${what}: a rotation alone costs nothing`).toBe(0);
+      if (m.sc.fault === 'none') {
+        expect(row.failed, `${what}: a rotation alone costs nothing`).toBe(0);
+        continue;
+      }
+      expect(row.failed, `${what}: the rotation was hit`).toBeGreaterThan(0);
+      expectRecovered(m, row, what);
     }
   });
 
@@ -408,11 +415,11 @@ describe.each(ENGINES)('Secrets Manager faults through @dbcreds/%s pools', (engi
       const during = within(m.sc.samples, m.tFault, m.tClear);
       const failures = during.filter((s) => s.error !== undefined);
       expect(m.attempts, what).toBeLessThanOrEqual(CALL_BOUND);
-      expect(row.recoveryMs, `${what}: recovery`).toBeLessThanOrEqual(1_000);
       if (m.sc.fault === 'none') {
         expect(row.failed, what).toBe(0);
         continue;
       }
+      expectRecovered(m, row, what);
       expect(failures.length, `${what}: the fault was hit`).toBeGreaterThan(0);
       const Expected =
         m.sc.fault === 'broken-json' || m.sc.fault === 'no-password' ? SecretFormatError : SecretFetchError;
