@@ -20,3 +20,15 @@ export function adoptSource(
   const created = !isCredentialSource(sourceOrOptions);
   return { source: resolveCredentialSource(sourceOrOptions), closeSource: closeSource ?? created };
 }
+
+/**
+ * Runs the pool's or ORM's own close (`knex.destroy`, `orm.close`, …), then closes the source when
+ * `adopted.closeSource` says so, also when the close failed.
+ */
+export async function closeWith<T>(adopted: AdoptedSource, close: () => Promise<T>): Promise<T> {
+  try {
+    return await close();
+  } finally {
+    if (adopted.closeSource) adopted.source.close();
+  }
+}

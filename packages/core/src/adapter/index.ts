@@ -17,5 +17,5 @@ export {
   sameVersion,
 } from '../credentials.js';
 export { isRetryableFetchError } from '../source.js';
-export { type AdoptedSource, adoptSource } from './adopt.js';
+export { type AdoptedSource, adoptSource, closeWith } from './adopt.js';
 export { checkOptions, forbidKeys, type OptionRules, presentKeys } from './options.js';
