@@ -1,4 +1,4 @@
-import { isCredentialSource, resolveCredentialSource } from '../source.js';
+import { isCredentialSource, resolveCredentialSource } from '../resolve.js';
 import type { CredentialSource, CredentialSourceOptions } from '../types.js';
 
 /** A source an adapter works with, and whether the adapter closes it when its pool / ORM closes. */
