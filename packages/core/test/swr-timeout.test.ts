@@ -8,11 +8,11 @@ import {
   type CredentialSourceOptions,
   createCredentialSource,
   type ErrorEvent,
-  isRetryableFetchError,
   type RefreshedEvent,
   SecretFetchError,
   SourceClosedError,
 } from '@dbcreds/core';
+import { isRetryableFetchError } from '@dbcreds/core/adapter';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AwsLikeError, connRefused, deferred, FakeSecretsManager, SECRET_A, SECRET_B } from './helpers/fake-sm.js';
 

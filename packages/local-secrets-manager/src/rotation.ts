@@ -170,7 +170,6 @@ export class RotationEngine {
     const current = versionWithStage(secret, AWSCURRENT);
     const pending = versionWithStage(secret, AWSPENDING);
     const existing = findVersion(secret, token);
-    let versionId = token;
     let resumed = false;
     if (existing) {
       if (existing.stages.includes(AWSCURRENT)) {
@@ -179,11 +178,12 @@ export class RotationEngine {
       if (!existing.stages.includes(AWSPENDING)) throw tokenInUse(token, secret.arn);
       resumed = true;
     } else if (pending && pending !== current) {
-      // AWSPENDING on another version: a previous rotation is unfinished (§1.8). Re-drive it with its
-      // own token, as LocalStack does; report AWS's error only if that fails again.
-      if (!rotateImmediately) throw invalidRequest(PREVIOUS_NOT_COMPLETE);
-      versionId = pending.versionId;
-      resumed = true;
+      // AWSPENDING on another version: a previous rotation is unfinished (§1.8). AWS reattempts it (its
+      // own token, all steps) and answers this call with an error whatever the outcome; 'sync' answers
+      // once the reattempt ran.
+      const reattempt = this.start(secret, pending.versionId, ALL_STEPS, { fullRotation: true });
+      if (this.options.mode === 'sync') await reattempt.promise;
+      throw invalidRequest(PREVIOUS_NOT_COMPLETE);
     }
 
     if (!rotateImmediately) {
@@ -208,12 +208,9 @@ export class RotationEngine {
       secret.versions.push({ versionId: token, stages: [AWSPENDING], createdDate: now });
       this.service.store.save();
     }
-    const run = this.start(secret, versionId, ALL_STEPS, { fullRotation: true });
-    if (this.options.mode === 'sync') {
-      const failure = await run.promise;
-      if (failure && resumed && versionId !== token) throw invalidRequest(PREVIOUS_NOT_COMPLETE);
-    }
-    return { ARN: secret.arn, Name: secret.name, VersionId: versionId };
+    const run = this.start(secret, token, ALL_STEPS, { fullRotation: true });
+    if (this.options.mode === 'sync') await run.promise;
+    return { ARN: secret.arn, Name: secret.name, VersionId: token };
   }
 
   private cancelRotateSecret(x: Input): unknown {
