@@ -249,9 +249,11 @@ class Proxy_ implements FaultProxy {
         req.socket.resetAndDestroy();
         return;
       case 'http500':
-        return awsError(res, 500, 'InternalServiceError', 'fault proxy: injected 500');
+        awsError(res, 500, 'InternalServiceError', 'fault proxy: injected 500');
+        return;
       case 'throttle':
-        return awsError(res, 400, 'ThrottlingException', 'Rate exceeded');
+        awsError(res, 400, 'ThrottlingException', 'Rate exceeded');
+        return;
       case 'garbage':
         res.writeHead(200, { 'content-type': AWS_JSON });
         res.end('<html><body>502 Bad Gateway (fault proxy: not JSON)</body></html>');
