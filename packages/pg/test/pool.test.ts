@@ -82,6 +82,20 @@ describe('@dbcreds/pg', () => {
     source.close();
   });
 
+  it('closeSource: true closes a source it was given; closeSource: false keeps one it created', async () => {
+    // Prepare
+    const given = createCredentialSource({ secretId, client: tsm.client });
+    const closing = createPool(given, { database: serverFor('postgres').database, closeSource: true });
+    const keeping = createPool({ secretId, client: tsm.client }, { closeSource: false });
+    // Act
+    await Promise.all([closing.query('SELECT 1'), keeping.query('SELECT 1')]);
+    await Promise.all([closing.end(), keeping.end()]);
+    // Assess
+    await expect(given.get()).rejects.toThrow(/closed/);
+    await expect(keeping.source.get()).resolves.toMatchObject({ username: user.username });
+    keeping.source.close();
+  });
+
   it('the callback form delivers the auth error when credentials are wrong everywhere', async () => {
     const other = await admin.createUser({ prefix: 'pgcb' });
     const id = uniqueSecretName('pgcb');
