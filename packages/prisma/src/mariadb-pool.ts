@@ -84,7 +84,7 @@ export class RotatingMariaDbPool {
     this.#closed = true;
     const entry = this.#current;
     this.#current = undefined;
-    if (entry && !entry.refused) await entry.pool.end(); // a refused pool has been ended already
+    await entry?.pool.end();
   }
 
   async #run(method: 'query' | 'execute', sql: unknown, values: unknown): Promise<any> {
@@ -126,7 +126,9 @@ export class RotatingMariaDbPool {
     // mariadb reports a failed connection attempt on the pool's 'error' event, but to waiting callers
     // only after acquireTimeout (without the 1045 cause while a connection is checked out). If the server
     // refused the login, fail them now with its own error (PrismaMariaDb maps 1045 to P1000, so
-    // withAuthRetry refreshes), and end the pool so it stops retrying the login in the background.
+    // withAuthRetry refreshes). The next acquisition replaces the pool and ends it (its queued requests
+    // too): until then its idle connections, authenticated earlier, stay open (a refill refused in the
+    // background between setSecret and finishSecret does not drop them).
     pool.on('error', (poolError: { cause?: unknown }) => {
       const err = entry.refusal ?? poolError?.cause;
       entry.refusal = undefined;
@@ -134,7 +136,6 @@ export class RotatingMariaDbPool {
       entry.refused = true;
       for (const reject of entry.waiters) reject(err);
       entry.waiters.clear();
-      pool.end().catch(() => undefined);
     });
     this.#current = entry;
     previous?.pool.end().catch(() => undefined);
