@@ -1,7 +1,7 @@
 import type { CredentialSource } from '@dbcreds/core';
 import { createPool as createMysqlPool } from '@dbcreds/mysql2';
 import { createPool as createPgPool } from '@dbcreds/pg';
-import type { NotesStore } from 'dbcreds';
+import type { NotesStore } from 'dbcreds/testing';
 import { desc, sql } from 'drizzle-orm';
 import { drizzle as drizzleMysql } from 'drizzle-orm/mysql2';
 import { int, mysqlTable, varchar } from 'drizzle-orm/mysql-core';

@@ -1,7 +1,7 @@
 import type { CredentialSource } from '@dbcreds/core';
 import { createPool as createMysqlPool } from '@dbcreds/mysql2';
 import { createPool as createPgPool } from '@dbcreds/pg';
-import type { NotesStore } from 'dbcreds';
+import type { NotesStore } from 'dbcreds/testing';
 import { type Generated, Kysely, MysqlDialect, PostgresDialect, sql } from 'kysely';
 
 interface Database {

@@ -1,6 +1,7 @@
 // `@dbcreds/knex/dialect`: the dialect-subclass mechanism alone. It imports no knex module, so
 // callers holding their own copy of a knex dialect class (MikroORM 6 bundles knex) can use it.
-import { applyCredentials, type CredentialSource, type SecretEndpointFields } from '@dbcreds/core';
+import type { CredentialSource } from '@dbcreds/core';
+import { applyCredentials, type SecretEndpointFields } from '@dbcreds/core/adapter';
 
 /** The members of a knex dialect instance (`Knex.Client` subclass) the subclass uses. */
 export interface KnexDialect {

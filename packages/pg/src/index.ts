@@ -2,20 +2,21 @@
  * A `pg.Pool` whose new connections take user and password from a CredentialSource, refreshing
  * the secret and retrying once when the server rejects them (core's `withAuthRetry`).
  */
+import type { CredentialSource, CredentialSourceOptions } from '@dbcreds/core';
 import {
+  adoptSource,
   applyCredentials,
-  ConfigurationError,
-  type CredentialSource,
-  type CredentialSourceOptions,
+  checkOptions,
   endpointFieldsFromSecret,
-  isCredentialSource,
-  resolveCredentialSource,
   type SecretEndpointFields,
-} from '@dbcreds/core';
+} from '@dbcreds/core/adapter';
 import pg from 'pg';
 
-/** pg.PoolConfig without the keys that would override the secret. */
-export type RetryingPoolConfig = Omit<pg.PoolConfig, 'user' | 'password' | 'connectionString'>;
+/** pg.PoolConfig without the keys that would override the secret, plus `closeSource`. */
+export type RetryingPoolConfig = Omit<pg.PoolConfig, 'user' | 'password' | 'connectionString'> & {
+  /** Close the source on `end()`. Default: true when `source` was given as options (the pool created it). */
+  closeSource?: boolean;
+};
 
 type ConnectCallback = (
   err: Error | undefined,
@@ -29,7 +30,7 @@ export interface PgPoolLike {
   options: { user?: string; password?: unknown; host?: string; port?: number; database?: string };
 }
 
-const FORBIDDEN = ['user', 'password', 'connectionString'] as const;
+const FORBIDDEN = ['user', 'password', 'connectionString'];
 const NOOP = (): void => {};
 
 /** One acquisition: credentials from the source, `connectOnce()`, refresh and retry once on an auth error. */
@@ -83,20 +84,16 @@ export class RetryingPool extends pg.Pool {
   readonly #from: SecretEndpointFields;
 
   constructor(source: CredentialSource | CredentialSourceOptions, config: RetryingPoolConfig = {}) {
-    const bad = FORBIDDEN.filter((k) => config !== null && typeof config === 'object' && k in config);
-    if (bad.length > 0) {
-      throw new ConfigurationError(
-        `@dbcreds/pg: ${bad.join(', ')} must not be set: user and password come from the secret ` +
-          '(and a connectionString would silently override them). Use host/port/database instead.',
-        { keys: bad },
-      );
-    }
-    const owns = !isCredentialSource(source);
-    const resolved = resolveCredentialSource(source);
-    super(config);
-    this.source = resolved;
-    this.#ownsSource = owns;
-    this.#from = endpointFieldsFromSecret(config);
+    checkOptions('pg', config, 'the pool config', {
+      forbidden: FORBIDDEN,
+      why: 'user and password come from the secret (and a connectionString would silently override them); use host/port/database',
+    });
+    const { closeSource, ...poolConfig } = config;
+    const adopted = adoptSource(source, closeSource);
+    super(poolConfig);
+    this.source = adopted.source;
+    this.#ownsSource = adopted.closeSource;
+    this.#from = endpointFieldsFromSecret(poolConfig);
     this.on('error', NOOP);
   }
 

@@ -5,7 +5,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
-import root from '../../../vitest.config.js';
+import root, { matrixTest } from '../../../vitest.config.js';
 
 const matrix = realpathSync(
   fileURLToPath(new URL('../../node_modules/@dbcreds/matrix-query-builders', import.meta.url)),
@@ -24,7 +24,7 @@ export default defineConfig({
     ],
   },
   test: {
-    ...root.test,
+    ...matrixTest,
     name: 'drizzle-orm 0.30, kysely 0.27',
     include: ['packages/{pg,mysql2}/test/{drizzle,kysely}.test.ts'],
     env: { DBCREDS_EXPECT_DRIZZLE: '0.30', DBCREDS_EXPECT_KYSELY: '0.27' },
