@@ -125,9 +125,9 @@ function validate(options: Options, adapterOptions: SequelizeAdapterOptions): vo
   if (replication) {
     checkOptions('sequelize', replication, 'replication', { allowed: ['read', 'write'], prefix: 'replication.' });
     bad.push(...presentKeys(replication.write, CREDENTIAL_KEYS, 'replication.write.'));
-    [replication.read]
-      .flat()
-      .forEach((node, i) => bad.push(...presentKeys(node, CREDENTIAL_KEYS, `replication.read[${i}].`)));
+    bad.push(
+      ...[replication.read].flat().flatMap((node, i) => presentKeys(node, CREDENTIAL_KEYS, `replication.read[${i}].`)),
+    );
   }
   forbidKeys('sequelize', bad, `must not be set: ${WHY}`);
 }
