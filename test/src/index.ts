@@ -3,6 +3,7 @@ export { createAdmin, randomPassword, uniqueName } from './admin.js';
 export type { ConformanceClient, ConformanceContext, ConformanceSuiteOptions } from './conformance.js';
 export { runConformanceSuite, SCENARIOS } from './conformance.js';
 export { describeExampleSmoke, type ExampleSmokeOptions } from './example-smoke.js';
+export { SESSION_SQL, startTcpProxy, type TcpProxy } from './proxy.js';
 export type { DbSecretValue, StartTestSecretsManagerOptions, TestSecretsManager } from './secrets.js';
 export {
   dbSecretFor,

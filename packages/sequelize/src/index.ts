@@ -96,6 +96,15 @@ export function withRotatingCredentials<T extends Options>(
         return connect(config);
       });
     };
+    const pool = (cm as unknown as { pool: { destroy(c: { queryType?: string }): unknown; read?: unknown } }).pool;
+    if (pool.read) {
+      // Sequelize 6 bug: with replication, a connection the server kills while Sequelize still sets
+      // it up (before `queryType` is assigned) makes `pool[undefined].destroy` throw from the driver's
+      // 'error' event, i.e. an uncaught exception. Such a connection is in no pool yet and is marked
+      // `_invalid`, so the pool's validate drops it: skip the destroy.
+      const destroy = pool.destroy.bind(pool);
+      pool.destroy = (c) => (c.queryType === undefined ? undefined : destroy(c));
+    }
     const close = cm.close.bind(cm);
     cm.close = async () => {
       try {
@@ -113,14 +122,15 @@ export function withRotatingCredentials<T extends Options>(
 
 function validate(options: Options, adapterOptions: SequelizeAdapterOptions): void {
   checkOptions('sequelize', adapterOptions, 'the adapter options', { allowed: ADAPTER_OPTION_KEYS });
-  checkOptions('sequelize', options, 'the Sequelize options', { forbidden: CREDENTIAL_KEYS, why: WHY });
+  checkOptions('sequelize', options, 'the Sequelize options');
   if (!DIALECTS.includes(options.dialect as string)) {
     throw new ConfigurationError(
       `@dbcreds/sequelize: dialect must be one of postgres, mysql, mariadb (got ${JSON.stringify(options.dialect)})`,
       { keys: ['dialect'] },
     );
   }
-  const bad = presentKeys(options.dialectOptions, DIALECT_CREDENTIAL_KEYS, 'dialectOptions.');
+  const bad = presentKeys(options, CREDENTIAL_KEYS);
+  bad.push(...presentKeys(options.dialectOptions, DIALECT_CREDENTIAL_KEYS, 'dialectOptions.'));
   const replication = options.replication || undefined;
   if (replication) {
     checkOptions('sequelize', replication, 'replication', { allowed: ['read', 'write'], prefix: 'replication.' });
