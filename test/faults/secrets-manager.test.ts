@@ -31,6 +31,7 @@ import {
   dbSecretFor,
   ENGINES,
   type EngineName,
+  moveCurrent,
   type FaultMode,
   type FaultProxy,
   newSecretsManagerClient,
@@ -262,12 +263,15 @@ describe.each(ENGINES)('Secrets Manager faults through @dbcreds/%s pools', (engi
     if (sc.fault === 'broken-json') await putRaw(sc.secretId, '{"username": "app", "password": ');
     if (sc.fault === 'no-password') await putRaw(sc.secretId, JSON.stringify({ username: sc.user.username }));
     if (next) {
+      // Single-user rotation as AWS runs it: createSecret (AWSPENDING), setSecret (the server's password),
+      // finishSecret (AWSCURRENT moves). Behind the fault; for a broken secret, the good version comes at clear.
+      const broken = sc.fault === 'broken-json' || sc.fault === 'no-password';
+      const pending = broken
+        ? undefined
+        : await putDbSecret(tsm.client, sc.secretId, dbSecretFor(engine, next), ['AWSPENDING']);
       await admin.setPassword(sc.user.username, next.password);
       await admin.expectLoginRejected(sc.user); // the cached password is dead from here on
-      // setSecret done; the new version is in Secrets Manager, behind the fault (or replacing the broken one at clear).
-      if (sc.fault !== 'broken-json' && sc.fault !== 'no-password') {
-        await putDbSecret(tsm.client, sc.secretId, dbSecretFor(engine, next));
-      }
+      if (pending) await moveCurrent(tsm.client, sc.secretId, pending);
     }
     return next;
   }
