@@ -50,9 +50,10 @@ const THINK_MS = 20;
 /** Connections per pool (8 workers share them). */
 const POOL_MAX = 4;
 const CONN_AGE_MS = 500;
-const STEADY_MS = 1_200;
+/** Steady phase before the fault: long enough for a p99 on warm-cache runs, just a warm-up otherwise. */
+const STEADY_MS = { warm: 1_000, rotation: 500, cold: 0 } as const;
 const FAULT_MS = 3_000;
-const RECOVERY_MS = 1_500;
+const RECOVERY_MS = 1_200;
 const WARMUP_MS = 300;
 const SOURCE = {
   ttlMs: 1_000,
@@ -309,7 +310,7 @@ describe.each(ENGINES)('Secrets Manager faults through @dbcreds/%s pools', (engi
           start(sc);
           await sc.source!.get();
           workers = work(sc, stop);
-          await sleep(STEADY_MS);
+          await sleep(STEADY_MS[phase]);
           attemptsAtFault = sc.source!.stats().fetches;
           tFault = Date.now();
           next = await applyFault(sc, phase === 'rotation');
@@ -327,9 +328,9 @@ describe.each(ENGINES)('Secrets Manager faults through @dbcreds/%s pools', (engi
     );
   }
 
-  function record(phase: string, m: Measured): Row {
+  function record(phase: keyof typeof STEADY_MS, m: Measured): Row {
     const { sc, tFault, tClear } = m;
-    const steady = within(sc.samples, tFault - STEADY_MS + WARMUP_MS, tFault);
+    const steady = within(sc.samples, tFault - STEADY_MS[phase] + WARMUP_MS, tFault);
     const during = within(sc.samples, tFault, tClear);
     // Recovered: the source's first successful fetch after the fault cleared (from then on new
     // connections get working credentials; the tests check that queries started later succeed).
@@ -395,7 +396,16 @@ describe.each(ENGINES)('Secrets Manager faults through @dbcreds/%s pools', (engi
   });
 
   it('rotation during each fault: bounded calls (none per failed query), recovery ≤ 1 s after the fault clears', async () => {
-    const measured = await runPhase('rotation');
+    // Two halves: failing logins are the expensive part (a PostgreSQL backend per attempt), and callers
+    // stuck in them are what the source's recovery waits for on a loaded machine.
+    const first: Fault[] = ['http500', 'throttle', 'latency', 'blackhole', 'refuse', 'none'];
+    const measured = [
+      ...(await runPhase('rotation', first)),
+      ...(await runPhase(
+        'rotation',
+        FAULTS.filter((f) => !first.includes(f)),
+      )),
+    ];
     const recorded = measured.map((m) => [m, record('rotation', m)] as const);
     printRows(recorded.map(([, r]) => r));
     for (const [m, row] of recorded) {
