@@ -1,5 +1,6 @@
 /** Optional peers are loaded lazily: a PostgreSQL app need not install mariadb (and the reverse). */
 import { ConfigurationError, type CredentialSource, DbCredsError, type DbCredentials } from '@dbcreds/core';
+import { isLoginRefused } from '@dbcreds/core/adapter';
 
 /** MySQL pool defaults (ms): why minimumIdle is 1, acquireTimeout 5 s and initializationTimeout 1 s: see README. */
 export const MARIADB_POOL_DEFAULTS = {
@@ -36,14 +37,8 @@ type Entry = {
   refusal?: unknown;
 };
 
-/**
- * The server's own answer ending a connection (a fatal error with a server errno: 1045, 1698, 4151 locked,
- * 1040 too many connections, …; the connector's own errnos are 45001-45999, Node's are negative). During
- * a login it is a refusal that waiting for acquireTimeout cannot change. Which of them a new secret can
- * fix is core's call (`withAuthRetry` classifies the error this rejects with), so no code table here.
- */
-const serverRefusal = (err: any): boolean =>
-  err?.fatal === true && Number.isInteger(err.errno) && err.errno > 0 && !(err.errno > 45000 && err.errno < 46000);
+/** A login the server refused (fatal: a query's 1044 is not); core's table, see isLoginRefused. */
+const refusedLogin = (err: any): boolean => err?.fatal === true && isLoginRefused(err);
 /** The mariadb `logger` option (function or object), with `onError` called before its `error`. */
 function withErrorTap(logger: any, onError: (err: unknown) => void): object {
   const base =
@@ -89,7 +84,7 @@ export class RotatingMariaDbPool {
     this.#closed = true;
     const entry = this.#current;
     this.#current = undefined;
-    if (entry && !entry.refused) await entry.pool.end(); // a refused pool has been ended already
+    await entry?.pool.end();
   }
 
   async #run(method: 'query' | 'execute', sql: unknown, values: unknown): Promise<any> {
@@ -121,7 +116,7 @@ export class RotatingMariaDbPool {
       user: creds.username,
       password: creds.password,
       logger: withErrorTap(logger, (err) => {
-        if (serverRefusal(err)) entry.refusal = err;
+        if (refusedLogin(err)) entry.refusal = err;
       }),
     });
     const pool = entry.pool;
@@ -131,15 +126,16 @@ export class RotatingMariaDbPool {
     // mariadb reports a failed connection attempt on the pool's 'error' event, but to waiting callers
     // only after acquireTimeout (without the 1045 cause while a connection is checked out). If the server
     // refused the login, fail them now with its own error (PrismaMariaDb maps 1045 to P1000, so
-    // withAuthRetry refreshes), and end the pool so it stops retrying the login in the background.
+    // withAuthRetry refreshes). The next acquisition replaces the pool and ends it (its queued requests
+    // too): until then its idle connections, authenticated earlier, stay open (a refill refused in the
+    // background between setSecret and finishSecret does not drop them).
     pool.on('error', (poolError: { cause?: unknown }) => {
       const err = entry.refusal ?? poolError?.cause;
       entry.refusal = undefined;
-      if (!serverRefusal(err)) return;
+      if (!refusedLogin(err)) return;
       entry.refused = true;
       for (const reject of entry.waiters) reject(err);
       entry.waiters.clear();
-      pool.end().catch(() => undefined);
     });
     this.#current = entry;
     previous?.pool.end().catch(() => undefined);
