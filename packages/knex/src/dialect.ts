@@ -1,7 +1,7 @@
 // `@dbcreds/knex/dialect`: the dialect-subclass mechanism alone. It imports no knex module, so
 // callers holding their own copy of a knex dialect class (MikroORM 6 bundles knex) can use it.
 import type { CredentialSource } from '@dbcreds/core';
-import { applyCredentials, type SecretEndpointFields } from '@dbcreds/core/adapter';
+import { applyCredentials, closeWith, type SecretEndpointFields } from '@dbcreds/core/adapter';
 
 /** The members of a knex dialect instance (`Knex.Client` subclass) the subclass uses. */
 export interface KnexDialect {
@@ -55,12 +55,8 @@ export function rotatingDialect<D extends KnexDialectClass>(
       });
     }
 
-    override async destroy(callback?: unknown): Promise<void> {
-      try {
-        await super.destroy(callback);
-      } finally {
-        if (closeSource) source.close();
-      }
+    override destroy(callback?: unknown): Promise<void> {
+      return closeWith({ source, closeSource }, () => super.destroy(callback));
     }
   }
   Object.defineProperty(RotatingCredentialsDialect, 'name', { value: `RotatingCredentials(${Dialect.name})` });
