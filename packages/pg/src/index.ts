@@ -64,13 +64,47 @@ export function installRetry<P extends PgPoolLike>(pool: P, source: CredentialSo
   const original = pool.connect.bind(pool) as (cb?: ConnectCallback) => Promise<pg.PoolClient> | undefined;
   const from: SecretEndpointFields = { host: false, port: false, database: false };
   const connect = (cb?: ConnectCallback): Promise<pg.PoolClient> | undefined => {
-    const p = retryingConnect(pool, source, () => original() as Promise<pg.PoolClient>, from);
+    const max = (pool.options as { max?: number }).max ?? 10;
+    const p = retryingConnect(pool, source, () => live(() => original() as Promise<pg.PoolClient>, max), from);
     if (!cb) return p;
     settle(p, cb);
     return undefined;
   };
   Object.defineProperty(pool, 'connect', { value: connect, writable: true, configurable: true });
   return pool;
+}
+
+/** A checkout whose client already lost its connection (pg-pool's own test: `_queryable`) is dropped, not handed out. */
+async function live(connect: () => Promise<pg.PoolClient>, max: number): Promise<pg.PoolClient> {
+  for (let i = 0; ; i++) {
+    const client = await connect();
+    const c = client as pg.PoolClient & { _queryable?: boolean; _ending?: boolean };
+    if ((c._queryable !== false && !c._ending) || i >= max) return client;
+    client.release(new Error('connection ended while idle'));
+  }
+}
+
+/**
+ * `pool.query` (promise form), retried when the server had ended the connection it got (57P01: idle
+ * sessions terminated, or a fast shutdown): that statement did not complete and the termination rolled
+ * it back. Each retry drops one ended client, so at most `max` (the pool size) retries reach a fresh
+ * connection. Not retried: callback and Submittable forms, texts with `;` (several statements may carry
+ * their own COMMIT). See README, "Connections ended by the server".
+ */
+function retryEnded(query: (...a: unknown[]) => Promise<unknown>, max: number): pg.Pool['query'] {
+  return ((...args: any[]) => {
+    const [q, values, cb] = args;
+    if (typeof values === 'function' || typeof cb === 'function' || typeof q?.submit === 'function') {
+      return query(...args);
+    }
+    const text: unknown = typeof q === 'string' ? q : q?.text;
+    const attempt = (retries: number): Promise<unknown> =>
+      query(q, values).catch((err: { code?: unknown }) => {
+        if (err?.code !== '57P01' || retries <= 0 || typeof text !== 'string' || text.includes(';')) throw err;
+        return attempt(retries - 1);
+      });
+    return attempt(max);
+  }) as pg.Pool['query'];
 }
 
 /**
@@ -95,12 +129,14 @@ export class RetryingPool extends pg.Pool {
     this.#ownsSource = adopted.closeSource;
     this.#from = endpointFieldsFromSecret(poolConfig);
     this.on('error', NOOP);
+    const query = super.query.bind(this) as (...a: unknown[]) => Promise<unknown>;
+    Object.defineProperty(this, 'query', { value: retryEnded(query, this.options.max ?? 10), writable: true });
   }
 
   override connect(): Promise<pg.PoolClient>;
   override connect(callback: ConnectCallback): void;
   override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | undefined {
-    const p = retryingConnect(this, this.source, () => super.connect(), this.#from);
+    const p = retryingConnect(this, this.source, () => live(() => super.connect(), this.options.max ?? 10), this.#from);
     if (!callback) return p;
     settle(p, callback);
     return undefined;
