@@ -45,6 +45,25 @@ function idleClientFor(pool: object): boolean {
   return Array.isArray(idle) && Array.isArray(queue) && idle.length > queue.length;
 }
 
+/**
+ * Listens to a client's 'error' from the moment pg-pool hands it over until the caller has it: pg-pool
+ * has removed its idle listener by then, and an ErrorResponse parsed in the same socket chunk as the
+ * login's ReadyForQuery (a session killed right after login, as failovers do) would otherwise be an
+ * unhandled 'error' event: a crash. The caller's first query on such a client fails instead.
+ */
+const HANDOVER_GUARD = (): void => {};
+
+/** pg-pool's callback form as a promise, the client guarded from the callback on (see HANDOVER_GUARD). */
+function guarded(connectOnce: (cb: ConnectCallback) => void): Promise<pg.PoolClient> {
+  return new Promise((resolve, reject) =>
+    connectOnce((err, client) => {
+      if (err || !client) return reject(err);
+      client.on('error', HANDOVER_GUARD);
+      resolve(client);
+    }),
+  );
+}
+
 /** One acquisition: credentials from the source, `connectOnce()`, refresh and retry once on an auth error. */
 function retryingConnect(
   pool: PgPoolLike,
@@ -77,7 +96,7 @@ export function installRetry<P extends PgPoolLike>(pool: P, source: CredentialSo
   const from: SecretEndpointFields = { host: false, port: false, database: false };
   const connect = (cb?: ConnectCallback): Promise<pg.PoolClient> | undefined => {
     const max = (pool.options as { max?: number }).max ?? 10;
-    const p = checkout(pool, source, () => original() as Promise<pg.PoolClient>, from, max);
+    const p = checkout(pool, source, (done) => original(done), from, max);
     if (!cb) return p;
     settle(p, cb);
     return undefined;
@@ -109,17 +128,20 @@ async function live(connect: () => Promise<pg.PoolClient>, max: number): Promise
 function checkout(
   pool: PgPoolLike,
   source: CredentialSource,
-  connectOnce: () => Promise<pg.PoolClient>,
+  connectOnce: (cb: ConnectCallback) => void,
   from: SecretEndpointFields,
   max: number,
 ): Promise<pg.PoolClient> {
-  const full = () => retryingConnect(pool, source, () => live(connectOnce, max), from);
-  if (!idleClientFor(pool)) return full();
-  return connectOnce().then((client) => {
-    if (isLive(client)) return client;
-    client.release(new Error('connection ended while idle'));
-    return full();
-  });
+  const once = () => guarded(connectOnce);
+  const full = () => retryingConnect(pool, source, () => live(once, max), from);
+  const p = idleClientFor(pool)
+    ? once().then((client) => {
+        if (isLive(client)) return client;
+        client.release(new Error('connection ended while idle'));
+        return full();
+      })
+    : full();
+  return p.then((client) => client.removeListener('error', HANDOVER_GUARD) as pg.PoolClient);
 }
 
 /**
@@ -174,7 +196,7 @@ export class RetryingPool extends pg.Pool {
   override connect(): Promise<pg.PoolClient>;
   override connect(callback: ConnectCallback): void;
   override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | undefined {
-    const p = checkout(this, this.source, () => super.connect(), this.#from, this.options.max ?? 10);
+    const p = checkout(this, this.source, (done) => super.connect(done), this.#from, this.options.max ?? 10);
     if (!callback) return p;
     settle(p, callback);
     return undefined;
