@@ -17,6 +17,11 @@ import {
 import { AccessDeniedError, ConnectionError, type Options, QueryTypes, Sequelize } from 'sequelize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+it('runs against the expected Sequelize line (vitest.sequelize631.config.ts: 6.31)', () => {
+  const line = (Sequelize as unknown as { version: string }).version.split('.').slice(0, 2).join('.');
+  expect(line).toBe(process.env.DBCREDS_EXPECT_SEQUELIZE ?? '6.37');
+});
+
 describe('withRotatingCredentials (options)', () => {
   const source = { secretId: 'x', clientConfig: { region: 'eu-west-1' } };
 
