@@ -201,12 +201,15 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
         const started = Date.now();
         const b = { username: `${s.user.username}_b`, password: randomPassword() };
         await admin.cloneUser(s.user.username, b.username, b.password);
-        await putDbSecret(s.sm.client, s.secretId, dbSecretFor(engine, b));
+        const versionB = await putDbSecret(s.sm.client, s.secretId, dbSecretFor(engine, b));
         await admin.expectLoginAccepted(s.user); // alternating: the old user still works
         await admin.expectLoginAccepted(b);
         // Still fine while the cache holds A (or already B if the TTL (>= ttl/2) ran out meanwhile).
         expect([s.user.username, b.username]).toContain(bareUser(await s.client.query()));
         await sleep(TTL_SHORT_MS + 50); // cache TTL elapsed
+        // Stale-while-revalidate: the first use after expiry still gets A (valid) at once and reloads in the background.
+        expect([s.user.username, b.username]).toContain(bareUser(await s.client.query()));
+        await waitFor(() => s.source.stats().versionId === versionB, 5_000, 'the background reload of B');
         await admin.killSessions(s.user.username); // only to force new connections (A still valid)
         await sleep(SETTLE_AFTER_KILL_MS);
         const results = await settle(Array.from({ length: 10 }, () => s.client.query()));

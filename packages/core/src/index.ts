@@ -11,11 +11,7 @@ export {
   SourceClosedError,
 } from './errors.js';
 export { DEFAULTS } from './options.js';
-export {
-  createCredentialSource,
-  getRefreshError,
-  isCredentialSource,
-  resolveCredentialSource,
-  withAuthRetry,
-} from './source.js';
+export { getRefreshError, withAuthRetry } from './auth-retry.js';
+export { isCredentialSource, resolveCredentialSource } from './resolve.js';
+export { createCredentialSource } from './source.js';
 export type * from './types.js';

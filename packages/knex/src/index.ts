@@ -58,7 +58,7 @@ export function withRotatingCredentials(
   const Client = rotatingDialect(DIALECTS[client], adopted.source, {
     base,
     fill: endpointFieldsFromSecret(base),
-    closeSourceOnDestroy: adopted.closeSource,
+    closeSource: adopted.closeSource,
   });
 
   // knex only builds its pool when `connection` is truthy; an empty object is enough.

@@ -1,5 +1,12 @@
 import { ConfigurationError, type CredentialSource, type CredentialSourceOptions } from '@dbcreds/core';
-import { adoptSource, checkOptions, endpointFromSecret, forbidKeys, presentKeys } from '@dbcreds/core/adapter';
+import {
+  adoptSource,
+  checkOptions,
+  closeWith,
+  endpointFromSecret,
+  forbidKeys,
+  presentKeys,
+} from '@dbcreds/core/adapter';
 import type { Configuration, IDatabaseDriver } from '@mikro-orm/core';
 import { hookKnexConnection, isKnexConnection, type KnexSqlConnection } from './knex-v6.js';
 
@@ -61,7 +68,8 @@ export function withRotatingCredentials<O extends RotatingOrmOptions>(
   options: MikroOrmAdapterOptions = {},
 ): O {
   validate(ormOptions, options);
-  const { source: credentials, closeSource } = adoptSource(source, options.closeSource ?? options.closeSourceOnClose);
+  const adopted = adoptSource(source, options.closeSource ?? options.closeSourceOnClose);
+  const credentials = adopted.source;
   const explicit = { host: ormOptions.host !== undefined, port: ormOptions.port !== undefined };
   const Base = ormOptions.driver as DriverClass;
 
@@ -87,12 +95,8 @@ export function withRotatingCredentials<O extends RotatingOrmOptions>(
       for (const conn of [connection, ...replicas]) hook(conn, engine, helper, credentials, explicit);
     }
 
-    override async close(force?: boolean): Promise<void> {
-      try {
-        await super.close(force);
-      } finally {
-        if (closeSource) credentials.close();
-      }
+    override close(force?: boolean): Promise<void> {
+      return closeWith(adopted, () => super.close(force));
     }
   }
   Object.defineProperty(RotatingCredentialsDriver, 'name', { value: `RotatingCredentials(${Base.name})` });

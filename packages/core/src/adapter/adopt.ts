@@ -1,4 +1,4 @@
-import { isCredentialSource, resolveCredentialSource } from '../source.js';
+import { isCredentialSource, resolveCredentialSource } from '../resolve.js';
 import type { CredentialSource, CredentialSourceOptions } from '../types.js';
 
 /** A source an adapter works with, and whether the adapter closes it when its pool / ORM closes. */
@@ -19,4 +19,16 @@ export function adoptSource(
 ): AdoptedSource {
   const created = !isCredentialSource(sourceOrOptions);
   return { source: resolveCredentialSource(sourceOrOptions), closeSource: closeSource ?? created };
+}
+
+/**
+ * Runs the pool's or ORM's own close (`knex.destroy`, `orm.close`, …), then closes the source when
+ * `adopted.closeSource` says so, also when the close failed.
+ */
+export async function closeWith<T>(adopted: AdoptedSource, close: () => Promise<T>): Promise<T> {
+  try {
+    return await close();
+  } finally {
+    if (adopted.closeSource) adopted.source.close();
+  }
 }

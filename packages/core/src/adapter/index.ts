@@ -16,6 +16,6 @@ export {
   parsePort,
   sameVersion,
 } from '../credentials.js';
-export { isRetryableFetchError } from '../source.js';
-export { type AdoptedSource, adoptSource } from './adopt.js';
+export { isRetryableFetchError } from '../fetch.js';
+export { type AdoptedSource, adoptSource, closeWith } from './adopt.js';
 export { checkOptions, forbidKeys, type OptionRules, presentKeys } from './options.js';
