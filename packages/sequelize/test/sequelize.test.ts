@@ -9,7 +9,7 @@ import {
   putDbSecret,
   randomPassword,
   SESSION_SQL,
-  startTcpProxy,
+  startFaultProxy,
   startTestSecretsManager,
   type TestSecretsManager,
   uniqueSecretName,
@@ -184,7 +184,7 @@ describe.each(ENGINES)('@dbcreds/sequelize on %s', (engine) => {
   it('replication: readerSource gives the readers their own credentials; writer and reader keep their hosts', async () => {
     const writer = await fixture();
     const reader = await fixture();
-    const proxy = await startTcpProxy(admin.server);
+    const proxy = await startFaultProxy({ target: admin.server, protocol: 'tcp' });
     try {
       const s = db({ replication: { write: {}, read: [{ host: 'localhost', port: proxy.port }] } }, writer.source, {
         readerSource: reader.source,
