@@ -3,14 +3,20 @@
 // `localhost`, so every query can tell which node served it (the session's client port is one of the
 // relay's upstream ports). PostgreSQL: one retrying pg Pool per node; MariaDB: mysql2's PoolCluster.
 import {
+  type Admin,
   type ConformanceContext,
   createAdmin,
+  dbSecretFor,
+  putDbSecret,
   runConformanceSuite,
   SESSION_SQL,
   startFaultProxy,
+  startTestSecretsManager,
+  type TestSecretsManager,
+  uniqueSecretName,
 } from '@dbcreds/testbed';
-import { DataSource, type EntityManager } from 'typeorm';
-import { beforeAll } from 'vitest';
+import { DataSource, type DataSourceOptions, type EntityManager } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withRotatingCredentials } from '../src/index.js';
 import { createSchema, Session, TYPEORM_LINE } from './fixtures.js';
 
@@ -86,4 +92,57 @@ runConformanceSuite({
       },
     };
   },
+});
+
+describe.each(['postgres', 'mysql'] as const)('replication readerSource on %s', (engine) => {
+  let sm: TestSecretsManager;
+  let admin: Admin;
+  beforeAll(async () => {
+    sm = await startTestSecretsManager();
+    admin = await createAdmin(engine);
+  });
+  afterAll(async () => {
+    await admin?.close();
+    await sm?.close();
+  });
+
+  it('slaves authenticate with readerSource, the master with source; each node keeps its host/port', async () => {
+    const [writer, reader] = await Promise.all([
+      admin.createUser({ prefix: 'trw' }),
+      admin.createUser({ prefix: 'trr' }),
+    ]);
+    const [writerId, readerId] = [uniqueSecretName('trw'), uniqueSecretName('trr')];
+    await putDbSecret(sm.client, writerId, dbSecretFor(engine, writer));
+    await putDbSecret(sm.client, readerId, dbSecretFor(engine, reader));
+    const slave = await startFaultProxy({ target: admin.server, protocol: 'tcp' });
+    const { host, port, database } = admin.server;
+    const replication = {
+      master: { host, port, database },
+      slaves: [{ host: 'localhost', port: slave.port, database }],
+    };
+    const options: DataSourceOptions = {
+      type: engine === 'postgres' ? 'postgres' : 'mariadb',
+      replication,
+      entities: [Session],
+    } as DataSourceOptions;
+    const dataSource = new DataSource(
+      withRotatingCredentials(
+        options,
+        { secretId: writerId, client: sm.client },
+        { readerSource: { secretId: readerId, client: sm.client } },
+      ),
+    );
+    try {
+      await dataSource.initialize();
+      const read = (await dataSource.getRepository(Session).find({ take: 1 }))[0]!;
+      const written = ((await dataSource.query(SESSION_SQL[engine])) as Array<{ u: string; p: string }>)[0]!;
+      expect([read.u.split('@')[0], slave.upstreamPorts.has(Number(read.p))]).toEqual([reader.username, true]);
+      expect([written.u.split('@')[0], slave.upstreamPorts.has(Number(written.p))]).toEqual([writer.username, false]);
+    } finally {
+      await dataSource.destroy();
+      await slave.close();
+      await admin.dropUser(writer.username);
+      await admin.dropUser(reader.username);
+    }
+  });
 });
