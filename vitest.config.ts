@@ -20,6 +20,7 @@ export default defineConfig({
       'test/**/*.test.ts',
       'examples/*/test/**/*.test.ts',
       'bench/**/*.test.ts',
+      'deploy/test/**/*.test.ts',
     ],
     globalSetup: [r('./test/src/global-setup.ts')],
     pool: 'forks',

@@ -1,4 +1,4 @@
-import { type App, Aspects } from 'aws-cdk-lib';
+import { type App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { applyNagSuppressions } from './nag.js';
 import { type DeployParams, PARAM_NAMES, type RawParams, resolveParams } from './params.js';
@@ -26,6 +26,6 @@ export function stackNameFor(p: Pick<DeployParams, 'engine' | 'strategy'>): stri
 export function addServiceStack(app: App, params: DeployParams = resolveParams(paramsFromContext(app)), id?: string) {
   const stack = new DbcredsServiceStack(app, id ?? stackNameFor(params), params);
   applyNagSuppressions(stack);
-  Aspects.of(stack).add(new AwsSolutionsChecks({ verbose: true }));
+  Validations.of(stack).addPlugins(new AwsSolutionsChecks(stack, { verbose: true }));
   return stack;
 }

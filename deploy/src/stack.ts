@@ -131,6 +131,8 @@ export class DbcredsServiceStack extends Stack {
       encryptionKey: secretsKey,
       excludeCharacters: EXCLUDE_CHARACTERS,
     });
+    const clusterIdentifier = `${this.stackName}-db`.toLowerCase();
+    const dbLogs = isPg ? ['postgresql'] : ['audit', 'error', 'slowquery'];
     const cluster = new rds.DatabaseCluster(this, 'Database', {
       engine: isPg
         ? rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_17_9 })
@@ -149,9 +151,17 @@ export class DbcredsServiceStack extends Stack {
       deletionProtection: p.deletionProtection,
       removalPolicy: p.deletionProtection ? RemovalPolicy.SNAPSHOT : RemovalPolicy.DESTROY,
       backup: { retention: Duration.days(7) },
-      cloudwatchLogsExports: isPg ? ['postgresql'] : ['audit', 'error', 'slowquery'],
-      cloudwatchLogsRetention: logs.RetentionDays.ONE_MONTH,
+      clusterIdentifier,
+      cloudwatchLogsExports: dbLogs,
     });
+    // The log groups RDS writes to, created first with a retention (no log-retention Lambda).
+    for (const name of dbLogs) {
+      const group = new logs.LogGroup(this, `DbLogs-${name}`, {
+        logGroupName: `/aws/rds/cluster/${clusterIdentifier}/${name}`,
+        retention: logs.RetentionDays.ONE_MONTH,
+      });
+      cluster.node.addDependency(group);
+    }
     // RDS JSON shape (engine, host, port, username, password, dbname; masterarn for alternating users).
     const appSecret = new rds.DatabaseSecret(this, 'AppSecret', {
       username: p.appUsername,
@@ -195,7 +205,8 @@ export class DbcredsServiceStack extends Stack {
       ...(rotationFunction
         ? { rotationLambda: rotationFunction(p.strategy) }
         : { hostedRotation: this.hostedRotation(p, vpc, isolated, groups.rotation, masterAttached) }),
-      automaticallyAfter: Duration.days(0),
+      // Replaced by setRules (ScheduleExpression + Duration); the L2 validates 4 h-1000 d.
+      automaticallyAfter: Duration.millis(Math.max(4 * 3_600_000, p.parsedSchedule.intervalMs)),
     });
     setRules(appRotation, p.schedule, `${p.windowHours}h`);
     if (rotationFunction && p.strategy === 'alternating-users') masterAttached.grantRead(rotationFunction(p.strategy));
@@ -203,7 +214,7 @@ export class DbcredsServiceStack extends Stack {
       ...(rotationFunction
         ? { rotationLambda: rotationFunction('single-user') }
         : { hostedRotation: this.hostedRotation({ ...p, strategy: 'single-user' }, vpc, isolated, groups.rotation) }),
-      automaticallyAfter: Duration.days(0),
+      automaticallyAfter: Duration.days(30),
     });
     setRules(masterRotation, MASTER_SCHEDULE, undefined);
     // The first (immediate) rotations need the app user; rotating the master during bootstrap would race it.
