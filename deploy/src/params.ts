@@ -138,11 +138,20 @@ function scheduleOf(schedule: unknown, window: unknown): { schedule: string; win
 export function resolveParams(raw: RawParams = {}): DeployParams {
   for (const key of Object.keys(raw)) {
     if (!(PARAM_NAMES as readonly string[]).includes(key)) {
-      throw new DeployParameterError(key, raw[key as keyof RawParams], `unknown parameter; known: ${PARAM_NAMES.join(', ')}`);
+      throw new DeployParameterError(
+        key,
+        raw[key as keyof RawParams],
+        `unknown parameter; known: ${PARAM_NAMES.join(', ')}`,
+      );
     }
   }
   const v = <K extends keyof RawParams>(k: K, fallback?: string): unknown => raw[k] ?? fallback;
-  const region = text('region', v('region', DEFAULTS.region), /^[a-z]{2}(-[a-z]+)+-\d$/, 'expected a region like eu-west-1');
+  const region = text(
+    'region',
+    v('region', DEFAULTS.region),
+    /^[a-z]{2}(-[a-z]+)+-\d$/,
+    'expected a region like eu-west-1',
+  );
   const azsRaw = v('azs', `${region}a,${region}b`);
   const azs = (typeof azsRaw === 'string' ? azsRaw.split(',') : Array.isArray(azsRaw) ? azsRaw : []).map(String);
   if (azs.length < 2 || !azs.every((az) => az.startsWith(region) && /^[a-z0-9-]+[a-z]$/.test(az))) {

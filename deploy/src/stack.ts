@@ -7,7 +7,6 @@ import {
   aws_ec2 as ec2,
   aws_ecs as ecs,
   aws_elasticloadbalancingv2 as elbv2,
-  aws_iam as iam,
   aws_kms as kms,
   aws_lambda as lambda,
   aws_logs as logs,
@@ -29,7 +28,7 @@ export const APP_PORT = 3000;
  * Characters generated passwords leave out: the AWS templates' set plus what @dbcreds/rotation
  * excludes by default, so CDK's initial passwords and rotated ones look alike.
  */
-const EXCLUDE_CHARACTERS = " %+~`#$&*()|[]{}:;<>?!'/@\"\\=^,";
+const EXCLUDE_CHARACTERS = ' %+~`#$&*()|[]{}:;<>?!\'/@"\\=^,';
 /** The master secret rotates on its own, fixed schedule (only rotation and bootstrap use it). */
 const MASTER_SCHEDULE = 'rate(30 days)';
 
@@ -43,7 +42,10 @@ export interface DbcredsServiceParts {
   taskDefinition: ecs.FargateTaskDefinition;
   service: ecs.FargateService;
   rotationFunction: lambda.Function | undefined;
-  securityGroups: Record<'alb' | 'task' | 'db' | 'rotation' | 'bootstrap' | 'smEndpoint' | 'platformEndpoints', ec2.SecurityGroup>;
+  securityGroups: Record<
+    'alb' | 'task' | 'db' | 'rotation' | 'bootstrap' | 'smEndpoint' | 'platformEndpoints',
+    ec2.SecurityGroup
+  >;
 }
 
 const sg = (scope: Construct, id: string, vpc: ec2.IVpc, description: string) =>
@@ -200,7 +202,8 @@ export class DbcredsServiceStack extends Stack {
     bootstrap.node.addDependency(cluster, bootstrapFn.role!, groups.bootstrap);
 
     // ---- rotation ------------------------------------------------------------------------------
-    const rotationFunction = p.rotation === 'dbcreds' ? this.dbcredsRotation(p, vpc, isolated, groups.rotation) : undefined;
+    const rotationFunction =
+      p.rotation === 'dbcreds' ? this.dbcredsRotation(p, vpc, isolated, groups.rotation) : undefined;
     const appRotation = appSecret.addRotationSchedule('Rotation', {
       ...(rotationFunction
         ? { rotationLambda: rotationFunction(p.strategy) }
@@ -229,7 +232,10 @@ export class DbcredsServiceStack extends Stack {
     const taskDefinition = new ecs.FargateTaskDefinition(this, 'Task', {
       cpu: 256,
       memoryLimitMiB: 512,
-      runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.X86_64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
+      runtimePlatform: {
+        cpuArchitecture: ecs.CpuArchitecture.X86_64,
+        operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
+      },
     });
     const image = p.image
       ? ecs.ContainerImage.fromRegistry(p.image)
@@ -361,10 +367,14 @@ export class DbcredsServiceStack extends Stack {
     const opts = { vpc, vpcSubnets, securityGroups: [group], excludeCharacters: EXCLUDE_CHARACTERS };
     const isPg = p.engine === 'aurora-postgresql';
     if (p.strategy === 'single-user') {
-      return isPg ? secretsmanager.HostedRotation.postgreSqlSingleUser(opts) : secretsmanager.HostedRotation.mysqlSingleUser(opts);
+      return isPg
+        ? secretsmanager.HostedRotation.postgreSqlSingleUser(opts)
+        : secretsmanager.HostedRotation.mysqlSingleUser(opts);
     }
     const multi = { ...opts, masterSecret: masterSecret! };
-    return isPg ? secretsmanager.HostedRotation.postgreSqlMultiUser(multi) : secretsmanager.HostedRotation.mysqlMultiUser(multi);
+    return isPg
+      ? secretsmanager.HostedRotation.postgreSqlMultiUser(multi)
+      : secretsmanager.HostedRotation.mysqlMultiUser(multi);
   }
 
   /** The @dbcreds/rotation Lambda, one function per strategy used, bundled locally with esbuild. */
@@ -424,5 +434,8 @@ function allow(from: ec2.SecurityGroup, to: ec2.SecurityGroup, port: ec2.Port, d
 /** ScheduleExpression + Duration (UTC), which the L2 RotationSchedule does not expose. */
 function setRules(schedule: secretsmanager.RotationSchedule, expression: string, duration: string | undefined): void {
   const cfn = schedule.node.defaultChild as secretsmanager.CfnRotationSchedule;
-  cfn.addPropertyOverride('RotationRules', { ScheduleExpression: expression, ...(duration ? { Duration: duration } : {}) });
+  cfn.addPropertyOverride('RotationRules', {
+    ScheduleExpression: expression,
+    ...(duration ? { Duration: duration } : {}),
+  });
 }

@@ -31,7 +31,7 @@ const root = mkdtempSync(join(tmpdir(), 'dbcreds-lambda-'));
 const RUNNER = join(root, 'invoke.mjs');
 writeFileSync(
   RUNNER,
-  "const { handler } = await import(process.argv[2]); await handler(JSON.parse(process.argv[3]));\n",
+  'const { handler } = await import(process.argv[2]); await handler(JSON.parse(process.argv[3]));\n',
 );
 const bundles = { rotation: '', bootstrap: '' };
 

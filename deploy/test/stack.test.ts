@@ -67,7 +67,9 @@ function rules(s: Synthesized): string[] {
   for (const [, r] of resources(s.json, 'AWS::EC2::SecurityGroupEgress')) {
     const p = r.Properties;
     if (p.CidrIp === '255.255.255.255/32' && p.IpProtocol === 'icmp') continue; // CDK's "disallow all" marker
-    out.push(`${ref(p.GroupId)} -> ${p.CidrIp ?? ref(p.DestinationSecurityGroupId ?? p.DestinationPrefixListId)}:${p.FromPort}-${p.ToPort}`);
+    out.push(
+      `${ref(p.GroupId)} -> ${p.CidrIp ?? ref(p.DestinationSecurityGroupId ?? p.DestinationPrefixListId)}:${p.FromPort}-${p.ToPort}`,
+    );
   }
   for (const [id, r] of resources(s.json, 'AWS::EC2::SecurityGroup')) {
     expect(r.Properties.SecurityGroupIngress ?? [], `${id} has inline ingress`).toEqual([]);
@@ -150,9 +152,7 @@ describe.each(COMBOS)('stack $engine / $strategy / $rotation rotation', (combo) 
   });
 
   it('alternating users: the app secret carries masterarn', () => {
-    const [, secret] = resources(json, 'AWS::SecretsManager::Secret').find(([id]) =>
-      id.startsWith('AppSecret'),
-    )!;
+    const [, secret] = resources(json, 'AWS::SecretsManager::Secret').find(([id]) => id.startsWith('AppSecret'))!;
     const template = JSON.stringify(secret.Properties.GenerateSecretString.SecretStringTemplate);
     expect(template.includes('masterarn')).toBe(params.strategy === 'alternating-users');
   });
@@ -298,7 +298,11 @@ describe('invalid parameters fail synthesis with a message naming the parameter'
     const run = spawnSync(process.execPath, ['--import', 'tsx', 'bin/app.ts'], {
       cwd: DEPLOY_DIR,
       encoding: 'utf8',
-      env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ schedule: 'cron(30 4 * * ? *)' }), CDK_OUTDIR: outRoot },
+      env: {
+        ...process.env,
+        CDK_CONTEXT_JSON: JSON.stringify({ schedule: 'cron(30 4 * * ? *)' }),
+        CDK_OUTDIR: outRoot,
+      },
       timeout: 60_000,
     });
     expect(run.status).toBe(1);

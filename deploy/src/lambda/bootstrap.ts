@@ -63,7 +63,8 @@ export async function bootstrapDatabase(master: DbSecret, app: DbSecret, usernam
       const id = client.escapeIdentifier(username);
       const exists = (await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [username])).rowCount;
       if (!exists) {
-        if (ownPassword === undefined) throw new Error(`user ${username} is missing and the app secret is for another user`);
+        if (ownPassword === undefined)
+          throw new Error(`user ${username} is missing and the app secret is for another user`);
         await client.query(`CREATE ROLE ${id} LOGIN PASSWORD ${client.escapeLiteral(ownPassword)}`);
       }
       await client.query(PG_NOTES);
@@ -87,7 +88,8 @@ export async function bootstrapDatabase(master: DbSecret, app: DbSecret, usernam
     const [rows] = await conn.query("SELECT 1 FROM mysql.user WHERE User = ? AND Host = '%'", [username]);
     const exists = (rows as unknown[]).length > 0;
     if (!exists) {
-      if (ownPassword === undefined) throw new Error(`user ${username} is missing and the app secret is for another user`);
+      if (ownPassword === undefined)
+        throw new Error(`user ${username} is missing and the app secret is for another user`);
       await conn.query("CREATE USER ?@'%' IDENTIFIED BY ?", [username, ownPassword]);
     }
     await conn.query(MYSQL_NOTES);
