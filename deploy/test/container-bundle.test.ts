@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { serverFor } from '@dbcreds/testbed';
-import { freePort, type LocalStack, startLocalStack } from 'dbcreds';
+import { freePort, type LocalStack, startLocalStack } from 'dbcreds/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEPLOY_DIR } from '../src/lambda-bundle.js';
 
