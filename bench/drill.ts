@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { startLocalSecretsManager } from '@dbcreds/local-secrets-manager';
 import { exitOnSignals, int, writeReport } from './cli.js';
 import { renderDrillChart } from './drill-chart.js';
-import { ALL_CONTENDERS, contenderById } from './drill-contenders.js';
+import { ALL_CONTENDERS, contenderById, ORM_CONTENDERS } from './drill-contenders.js';
 import { formatTable, ratiosAgainst } from './drill-report.js';
 import { type ContenderResult, DEFAULT_DRILL_OPTIONS, type DrillOptions, runContender } from './drill-run.js';
 import { type DrillEngine, type StartedServer, startPostgres, useMariaDb } from './drill-servers.js';
@@ -18,6 +18,7 @@ const HELP = `Usage: pnpm --filter @dbcreds/bench drill [flags]
 
   --engines <list>          postgres,mysql (default both)
   --contenders <list>       ${ALL_CONTENDERS.map((c) => c.id).join(',')} (default all; any powertools-<N>s)
+                            also ${ORM_CONTENDERS.map((c) => c.id).join(',')} (dbcreds through each ORM), or 'orms' for those three
   --workers <n>             concurrent workers per contender (default ${DEFAULT_DRILL_OPTIONS.workers})
   --rotations <n>           rotations per contender (default ${DEFAULT_DRILL_OPTIONS.rotations})
   --interval-ms <ms>        time between rotations and after the last (default ${DEFAULT_DRILL_OPTIONS.intervalMs})
@@ -84,7 +85,9 @@ async function main(): Promise<void> {
   };
   const engines = (values.engines ?? 'postgres,mysql').split(',') as DrillEngine[];
   for (const e of engines) if (e !== 'postgres' && e !== 'mysql') throw new Error(`unknown engine ${e}`);
-  const contenders = values.contenders ? values.contenders.split(',').map(contenderById) : ALL_CONTENDERS;
+  const contenders = values.contenders
+    ? values.contenders.split(',').flatMap((id) => (id === 'orms' ? ORM_CONTENDERS : [contenderById(id)]))
+    : ALL_CONTENDERS;
 
   exitOnSignals();
   const started = Date.now();
