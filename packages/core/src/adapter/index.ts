@@ -1,0 +1,1 @@
+export { loadPeer, type PeerRequire } from './peer.js';
