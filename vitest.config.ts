@@ -1,31 +1,63 @@
 import { fileURLToPath } from 'node:url';
+import type { InlineConfig } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
 
 const r = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const pkgs = ['core', 'pg', 'mysql2', 'knex', 'typeorm', 'mikro-orm', 'prisma', 'rotation', 'local-secrets-manager'];
+
+/**
+ * The `unit` project: no database, no test bed (its globalSetup is not run, so a file here that asks for
+ * the test bed fails). Everything else is `integration` (real PostgreSQL + MariaDB from the test bed).
+ * `npm test` runs both; `pnpm exec vitest run --project unit` runs the unit tests alone in seconds.
+ */
+const UNIT = [
+  'packages/core/test/**/*.test.ts',
+  'packages/local-secrets-manager/test/**/*.test.ts',
+  'packages/cli/test/args.test.ts',
+  'packages/rotation/test/unit.test.ts',
+  'deploy/test/**/*.test.ts',
+];
+const UNIT_EXCLUDED = ['packages/core/test/integration.test.ts'];
+const ALL = ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'bench/**/*.test.ts'];
+
+/** Test options shared by every project and by the peer-version matrix configs (packages/<name>/vitest.<leg>.config.ts). */
+const common: InlineConfig = {
+  pool: 'forks',
+  maxWorkers: 2,
+  testTimeout: 60_000,
+  hookTimeout: 120_000,
+  reporters: ['default'],
+};
+/** The test bed (PostgreSQL + MariaDB) for integration tests. */
+export const testbedSetup = [r('./test/src/global-setup.ts')];
+/** Base `test` options for a matrix config: one project, with the test bed. */
+export const matrixTest: InlineConfig = { ...common, globalSetup: testbedSetup };
 
 export default defineConfig({
   resolve: {
     // Tests run against the sources, never a stale dist/.
     alias: [
       ...pkgs.map((p) => ({ find: new RegExp(`^@dbcreds/${p}$`), replacement: r(`./packages/${p}/src/index.ts`) })),
+      { find: /^@dbcreds\/core\/adapter$/, replacement: r('./packages/core/src/adapter/index.ts') },
       { find: /^@dbcreds\/knex\/dialect$/, replacement: r('./packages/knex/src/dialect.ts') },
       { find: /^@dbcreds\/testbed$/, replacement: r('./test/src/index.ts') },
       { find: /^dbcreds$/, replacement: r('./packages/cli/src/index.ts') },
+      { find: /^dbcreds\/testing$/, replacement: r('./packages/cli/src/testing.ts') },
     ],
   },
   test: {
-    include: [
-      'packages/*/test/**/*.test.ts',
-      'test/**/*.test.ts',
-      'examples/*/test/**/*.test.ts',
-      'bench/**/*.test.ts',
+    ...common,
+    projects: [
+      { extends: true, test: { name: 'unit', include: UNIT, exclude: UNIT_EXCLUDED } },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ALL,
+          exclude: [...UNIT.filter((g) => !UNIT_EXCLUDED.includes(g)), '**/node_modules/**'],
+          globalSetup: testbedSetup,
+        },
+      },
     ],
-    globalSetup: [r('./test/src/global-setup.ts')],
-    pool: 'forks',
-    maxWorkers: 2,
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
-    reporters: ['default'],
   },
 });

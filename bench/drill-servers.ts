@@ -8,7 +8,7 @@
  * same code behind the test bed and `dbcreds demo`.
  */
 import { randomBytes } from 'node:crypto';
-import { createDbAdmin, type ServerInfo, type StackEngine, startEmbeddedPostgres } from 'dbcreds';
+import { createDbAdmin, type ServerInfo, type StackEngine, startEmbeddedPostgres } from 'dbcreds/testing';
 
 export type DrillEngine = StackEngine;
 

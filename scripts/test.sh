@@ -12,11 +12,11 @@ step() {
 }
 step typecheck pnpm exec tsc -p tsconfig.json --noEmit
 step lint pnpm exec biome check .
-step "vitest (all packages, examples, test bed, latest peer versions)" pnpm exec vitest run "$@"
+step "vitest (projects unit + integration: all packages, examples, test bed, latest peer versions)" pnpm exec vitest run "$@"
 # Peer-version matrix: the same adapter tests against the oldest versions we claim.
 step "vitest knex 2.5" pnpm exec vitest run --config packages/knex/vitest.knex25.config.ts
 step "vitest mikro-orm 6" pnpm exec vitest run --config packages/mikro-orm/vitest.mikroorm6.config.ts
-step "vitest typeorm 0.3" pnpm exec vitest run --config packages/typeorm/vitest.typeorm03.config.ts packages/typeorm
+step "vitest typeorm 0.3" pnpm exec vitest run --config packages/typeorm/vitest.typeorm03.config.ts
 echo
 if [ ${#failed[@]} -gt 0 ]; then echo "FAILED steps: ${failed[*]}"; exit 1; fi
 echo "All test steps passed."

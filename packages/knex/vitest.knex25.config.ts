@@ -3,7 +3,7 @@
 // Run from the repo root: pnpm exec vitest run --config packages/knex/vitest.knex25.config.ts
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
-import root from '../../vitest.config.js';
+import root, { matrixTest } from '../../vitest.config.js';
 
 const knex25 = fileURLToPath(new URL('./node_modules/knex-2.5', import.meta.url));
 const rootAliases = (root.resolve?.alias ?? []) as Array<{ find: RegExp; replacement: string }>;
@@ -12,5 +12,5 @@ export default defineConfig({
   ...root,
   root: fileURLToPath(new URL('../..', import.meta.url)),
   resolve: { ...root.resolve, alias: [...rootAliases, { find: /^knex(?=$|\/)/, replacement: knex25 }] },
-  test: { ...root.test, name: 'knex-2.5', include: ['packages/knex/test/**/*.test.ts'] },
+  test: { ...matrixTest, name: 'knex-2.5', include: ['packages/knex/test/**/*.test.ts'] },
 });

@@ -6,7 +6,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
-import root from '../../vitest.config.js';
+import root, { matrixTest } from '../../vitest.config.js';
 
 const matrix = realpathSync(fileURLToPath(new URL('./node_modules/@dbcreds/matrix-mikro-orm-6', import.meta.url)));
 const v6 = (name: string): string => realpathSync(`${matrix}/../../@mikro-orm/${name}`);
@@ -23,7 +23,7 @@ export default defineConfig({
     ],
   },
   test: {
-    ...root.test,
+    ...matrixTest,
     name: 'mikro-orm-6',
     include: ['packages/mikro-orm/test/**/*.test.ts'],
     env: { DBCREDS_EXPECT_MIKRO_ORM: '6' },

@@ -5,7 +5,7 @@
  * expectations and the clean-up of everything a test created.
  */
 import { randomBytes } from 'node:crypto';
-import { createDbAdmin, type DbAdmin } from 'dbcreds';
+import { createDbAdmin, type DbAdmin } from 'dbcreds/testing';
 import { type EngineName, type ServerInfo, serverFor, testbedFacts } from './servers.js';
 
 export interface UserCreds {

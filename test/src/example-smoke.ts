@@ -6,7 +6,7 @@ import {
   rotationSmoke,
   serveNotes,
   startLocalStack,
-} from 'dbcreds';
+} from 'dbcreds/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, type EngineName, serverFor } from './servers.js';
 

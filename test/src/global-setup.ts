@@ -15,7 +15,7 @@
  * starts with `dbc<runId>`, at the end.
  */
 import { randomBytes } from 'node:crypto';
-import { createDbAdmin, type DbAdmin, startEmbeddedPostgres } from 'dbcreds';
+import { createDbAdmin, type DbAdmin, startEmbeddedPostgres } from 'dbcreds/testing';
 import mysql from 'mysql2/promise';
 import type { TestProject } from 'vitest/node';
 import type { ServerInfo, TestbedFacts } from './servers.js';

@@ -1,4 +1,4 @@
-import { runExample } from 'dbcreds';
+import { runExample } from 'dbcreds/testing';
 import { createNotesStore } from './notes.js';
 
 await runExample({ library: 'knex', createStore: async (source, engine) => createNotesStore(source, engine) });

@@ -1,6 +1,6 @@
 import type { CredentialSource } from '@dbcreds/core';
 import { withRotatingCredentials } from '@dbcreds/knex';
-import type { NotesStore } from 'dbcreds';
+import type { NotesStore } from 'dbcreds/testing';
 import knex from 'knex';
 
 /** The notes table through knex; every new connection takes its credentials from `source`. */

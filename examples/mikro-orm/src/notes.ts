@@ -3,7 +3,7 @@ import { withRotatingCredentials } from '@dbcreds/mikro-orm';
 import { EntitySchema, MikroORM } from '@mikro-orm/core';
 import { MySqlDriver } from '@mikro-orm/mysql';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
-import type { NotesStore } from 'dbcreds';
+import type { NotesStore } from 'dbcreds/testing';
 
 interface Note {
   id: number;

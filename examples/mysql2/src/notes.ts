@@ -1,6 +1,6 @@
 import type { CredentialSource } from '@dbcreds/core';
 import { createPool } from '@dbcreds/mysql2';
-import type { NotesStore } from 'dbcreds';
+import type { NotesStore } from 'dbcreds/testing';
 import type { ResultSetHeader, RowDataPacket } from 'mysql2';
 
 /** The notes table through a mysql2 pool; every new connection takes its credentials from `source`. */

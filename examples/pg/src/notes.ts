@@ -1,6 +1,6 @@
 import type { CredentialSource } from '@dbcreds/core';
 import { createPool } from '@dbcreds/pg';
-import type { NotesStore } from 'dbcreds';
+import type { NotesStore } from 'dbcreds/testing';
 
 /** The notes table through a pg Pool; every new connection takes its credentials from `source`. */
 export function createNotesStore(source: CredentialSource): NotesStore {

@@ -1,6 +1,6 @@
 import type { CredentialSource } from '@dbcreds/core';
 import { withRotatingCredentials } from '@dbcreds/prisma';
-import type { NotesStore } from 'dbcreds';
+import type { NotesStore } from 'dbcreds/testing';
 import { PrismaClient as MysqlPrismaClient } from './generated/mysql/client.js';
 import { PrismaClient } from './generated/postgres/client.js';
 

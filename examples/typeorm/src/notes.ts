@@ -1,6 +1,6 @@
 import type { CredentialSource } from '@dbcreds/core';
 import { withRotatingCredentials } from '@dbcreds/typeorm';
-import type { NotesStore } from 'dbcreds';
+import type { NotesStore } from 'dbcreds/testing';
 import { DataSource, EntitySchema } from 'typeorm';
 
 interface Note {

@@ -1,3 +1,5 @@
+// `dbcreds`: the CLI's programmatic entry (what `dbcreds demo|rotate|local-sm` run). The local stack
+// (embedded PostgreSQL, admin side channel, example server) is on the `dbcreds/testing` subpath.
 export {
   type DemoArgs,
   type EngineChoice,
@@ -12,21 +14,3 @@ export {
 export { type CliIo, runCli } from './cli.js';
 export { DEMO_EXIT, type DemoIo, demoEngines, probeMysql, rotationPlan, runDemo } from './demo/run.js';
 export { runRotate } from './rotate.js';
-export { createDbAdmin } from './stack/admin.js';
-export {
-  type LocalStack,
-  type LocalStackOptions,
-  mysqlServerFromEnv,
-  RotationFailedError,
-  startLocalStack,
-} from './stack/local-stack.js';
-export {
-  type EmbeddedPostgres,
-  type EmbeddedPostgresOptions,
-  freePort,
-  startEmbeddedPostgres,
-} from './stack/postgres.js';
-export type { CreateLoginOptions, DbAdmin, Login, ServerInfo, StackEngine } from './stack/types.js';
-export { type RunExampleOptions, runExample } from './example/run.js';
-export { type Note, type NotesServer, type NotesServerOptions, type NotesStore, serveNotes } from './example/serve.js';
-export { rotationSmoke, type SmokeReport } from './example/smoke.js';

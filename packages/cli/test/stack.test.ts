@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalStack, startLocalStack } from '../src/index.js';
+import { type LocalStack, startLocalStack } from '../src/testing.js';
 
 describe('startLocalStack (embedded PostgreSQL)', () => {
   let stack: LocalStack;
