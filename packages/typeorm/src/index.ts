@@ -1,23 +1,15 @@
 import { ConfigurationError, type CredentialSource, type CredentialSourceOptions } from '@dbcreds/core';
+import { loadPeer } from '@dbcreds/core/adapter';
 import type { DataSourceOptions } from 'typeorm';
+import peerRequire from './require.cjs';
 
 /** Reserved for future options; passing any key throws a `ConfigurationError`. */
 export type RotatingTypeOrmOptions = Record<string, never>;
 
-type Loaded = { mod?: any; error?: unknown };
-const load = (spec: Promise<any>): Promise<Loaded> =>
-  spec.then(
-    (mod) => ({ mod }),
-    (error: unknown) => ({ error }),
-  );
-// Optional peers: a MySQL app need not install pg (and the reverse), so both are loaded lazily and
-// an error is only raised for the engine actually configured.
-const [pg, dbcredsPg, mysql2, dbcredsMysql2] = await Promise.all([
-  load(import('pg')),
-  load(import('@dbcreds/pg')),
-  load(import('mysql2')),
-  load(import('@dbcreds/mysql2')),
-]);
+// Optional peers: a MySQL app need not install pg (and the reverse), so each is loaded (with this
+// package's own require, synchronously: TypeORM builds its pool synchronously) for the engine configured.
+const peer = (name: string): any =>
+  loadPeer(peerRequire, name, '@dbcreds/typeorm', { keys: ['type'], why: 'for this database type' });
 
 const SUPPORTED_TYPES = ['postgres', 'mysql', 'mariadb'];
 /** Options that would carry credentials: they always come from the secret. */
@@ -76,8 +68,8 @@ export function withRotatingCredentials<T extends DataSourceOptions>(
 
 /** `pg` with `Pool` replaced: TypeORM runs `new driver.Pool(config)`; the pool takes user/password from the secret. */
 function pgDriver(source: CredentialSource | CredentialSourceOptions): unknown {
-  const pgModule = required(pg, 'pg');
-  const { createPool } = required(dbcredsPg, '@dbcreds/pg');
+  const pgModule = peer('pg');
+  const { createPool } = peer('@dbcreds/pg');
   function Pool(config: Record<string, unknown>) {
     return createPool(source, driverConfig(config, ['user', 'password', 'connectionString']));
   }
@@ -87,8 +79,8 @@ function pgDriver(source: CredentialSource | CredentialSourceOptions): unknown {
 
 /** A copy of `mysql2` whose `createPool` returns a pool that takes user/password from the secret. */
 function mysqlDriver(source: CredentialSource | CredentialSourceOptions): unknown {
-  const mysqlModule = required(mysql2, 'mysql2');
-  const { createPool } = required(dbcredsMysql2, '@dbcreds/mysql2');
+  const mysqlModule = peer('mysql2');
+  const { createPool } = peer('@dbcreds/mysql2');
   return {
     ...mysqlModule,
     createPool: (config: Record<string, unknown>) =>
@@ -99,14 +91,4 @@ function mysqlDriver(source: CredentialSource | CredentialSourceOptions): unknow
 /** Drops credential keys (TypeORM always sets them, undefined here) and unset keys. */
 function driverConfig(config: Record<string, unknown>, drop: string[]): Record<string, unknown> {
   return Object.fromEntries(Object.entries(config).filter(([k, v]) => v !== undefined && !drop.includes(k)));
-}
-
-function required(loaded: Loaded, name: string): any {
-  if (loaded.error !== undefined) {
-    throw new ConfigurationError(`@dbcreds/typeorm needs the package '${name}' for this database type`, {
-      keys: ['type'],
-      cause: loaded.error,
-    });
-  }
-  return loaded.mod.default ?? loaded.mod;
 }

