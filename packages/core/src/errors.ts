@@ -23,10 +23,12 @@ export class DbCredsError extends Error {
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {
-    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class instanceof was called on (a subclass too)
+    const cls: typeof DbCredsError = this;
+    if (Function.prototype[Symbol.hasInstance].call(cls, value)) return true;
     const classes =
       value !== null && typeof value === 'object' ? (value as Record<symbol, unknown>)[CLASSES] : undefined;
-    return Array.isArray(classes) && classes.includes(this.name);
+    return Array.isArray(classes) && classes.includes(cls.name);
   }
 }
 
