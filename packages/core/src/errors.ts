@@ -23,12 +23,13 @@ export class DbCredsError extends Error {
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {
-    // biome-ignore lint/complexity/noThisInStatic: `this` is the class instanceof was called on (a subclass too)
-    const cls: typeof DbCredsError = this;
-    if (Function.prototype[Symbol.hasInstance].call(cls, value)) return true;
+    // `this`: the class instanceof was called on (a subclass too), not DbCredsError.
+    // biome-ignore lint/complexity/noThisInStatic: see above
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
     const classes =
       value !== null && typeof value === 'object' ? (value as Record<symbol, unknown>)[CLASSES] : undefined;
-    return Array.isArray(classes) && classes.includes(cls.name);
+    // biome-ignore lint/complexity/noThisInStatic: see above
+    return Array.isArray(classes) && classes.includes(this.name);
   }
 }
 
