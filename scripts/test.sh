@@ -11,6 +11,7 @@ step() {
   if "$@"; then echo "=== $name: ok ($((SECONDS - t0)) s)"; else echo "=== $name: FAILED ($((SECONDS - t0)) s)"; failed+=("$name"); fi
 }
 step typecheck pnpm exec tsc -p tsconfig.json --noEmit
+step "typecheck examples/nestjs (CommonJS, decorators)" pnpm exec tsc -p examples/nestjs/tsconfig.json --noEmit
 step lint pnpm exec biome check .
 step "vitest (projects unit + integration: all packages, examples, test bed, latest peer versions)" pnpm exec vitest run "$@"
 # Peer-version matrix: the same adapter tests against the oldest versions we claim.
