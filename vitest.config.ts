@@ -4,7 +4,18 @@ import { defineConfig, type Plugin } from 'vitest/config';
 import type { InlineConfig } from 'vitest/node';
 
 const r = (p: string) => fileURLToPath(new URL(p, import.meta.url));
-const pkgs = ['core', 'pg', 'mysql2', 'knex', 'typeorm', 'mikro-orm', 'prisma', 'rotation', 'local-secrets-manager'];
+const pkgs = [
+  'core',
+  'pg',
+  'mysql2',
+  'knex',
+  'typeorm',
+  'mikro-orm',
+  'prisma',
+  'sequelize',
+  'rotation',
+  'local-secrets-manager',
+];
 
 /**
  * The `unit` project: no database, no test bed (its globalSetup is not run, so a file here that asks for

@@ -50,6 +50,27 @@ export function isAuthError(err: unknown): boolean {
   return authErrorCode(err) !== undefined;
 }
 
+/**
+ * MySQL / MariaDB errnos with which a server refuses a login outright, beyond the auth codes:
+ * 1044 ER_DBACCESS_DENIED_ERROR, 1698 ER_ACCESS_DENIED_NO_PASSWORD_ERROR, 1524 ER_PLUGIN_IS_NOT_LOADED,
+ * 4151 ER_ACCOUNT_HAS_BEEN_LOCKED (MariaDB; MySQL uses 3118).
+ */
+const MYSQL_LOGIN_REFUSED = new Set([1044, 1698, 1524, 3118, 4151]);
+
+/**
+ * True when the server refused the login itself (an auth error as `isAuthError`, or one of the MySQL
+ * login refusals above), on the error or the first `cause`: retrying the same login cannot succeed, so a
+ * pool should fail the waiters at once instead of letting them wait for a connection. Only the auth
+ * errors are worth a secret refresh: use `isAuthError` for that.
+ */
+export function isLoginRefused(err: unknown): boolean {
+  if (isAuthError(err)) return true;
+  const errnos = [err, safeGet((err ?? {}) as Record<string, unknown>, 'cause')].map((e) =>
+    e !== null && typeof e === 'object' ? safeGet(e as Record<string, unknown>, 'errno') : undefined,
+  );
+  return errnos.some((n) => typeof n === 'number' && MYSQL_LOGIN_REFUSED.has(n));
+}
+
 function ownCode(e: Record<string, unknown>): string | undefined {
   const errno = safeGet(e, 'errno');
   const code = safeGet(e, 'code');

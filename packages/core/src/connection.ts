@@ -39,7 +39,17 @@ export function applyCredentials(
     writable: true,
     configurable: true,
   });
-  if (fill.host && creds.host !== undefined) target.host = creds.host;
-  if (fill.port && creds.port !== undefined) target.port = creds.port;
-  if (fill.database && creds.dbname !== undefined) target.database = creds.dbname;
+  Object.assign(target, endpointFromSecret(creds, fill));
+}
+
+/** The secret's `host` / `port` / `dbname` (as `database`) that `fill` selects and the secret has. */
+export function endpointFromSecret(
+  creds: DbCredentials,
+  fill: SecretEndpointFields,
+): { host?: string; port?: number; database?: string } {
+  const out: { host?: string; port?: number; database?: string } = {};
+  if (fill.host && creds.host !== undefined) out.host = creds.host;
+  if (fill.port && creds.port !== undefined) out.port = creds.port;
+  if (fill.database && creds.dbname !== undefined) out.database = creds.dbname;
+  return out;
 }

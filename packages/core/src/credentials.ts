@@ -123,7 +123,7 @@ export function parseDbSecret(
   const engineRaw = str('engine', false);
   let engine: DbEngine | undefined;
   if (engineRaw) {
-    engine = ENGINES[engineRaw.trim().toLowerCase()];
+    engine = normalizeEngine(engineRaw);
     if (!engine) {
       throw new SecretFormatError(
         secretId,
@@ -132,24 +132,44 @@ export function parseDbSecret(
       );
     }
   }
-  const port = parsePort(secretId, obj.port);
+  const port = parsePort(obj.port);
+  if (port === null) {
+    throw new SecretFormatError(secretId, `field 'port' must be an integer in 1..65535`, { field: 'port' });
+  }
   return new Credentials({ username, password, host, port, dbname, engine, masterarn, ...meta });
 }
 
-function parsePort(secretId: string, v: unknown): number | undefined {
+/**
+ * The secret's `port` (a number, or digits in a string): undefined when absent, null when invalid
+ * (not an integer in 1..65535). The one port rule of core and `@dbcreds/rotation`.
+ */
+export function parsePort(v: unknown): number | undefined | null {
   if (v === undefined || v === null || v === '') return undefined;
   const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : Number.NaN;
-  if (!Number.isInteger(n) || n < 1 || n > 65_535) {
-    throw new SecretFormatError(secretId, `field 'port' must be an integer in 1..65535`, { field: 'port' });
-  }
-  return n;
+  return Number.isInteger(n) && n >= 1 && n <= 65_535 ? n : null;
 }
 
-/** 'mysql' for MySQL-protocol engines, 'postgres' for PostgreSQL ones, undefined if unknown. */
-export function engineFamily(engine: DbEngine | undefined): 'mysql' | 'postgres' | undefined {
-  if (engine === undefined) return undefined;
-  return engine === 'postgres' || engine === 'aurora-postgresql' ? 'postgres' : 'mysql';
+/** The secret's `engine` as dbcreds names it (case and spaces ignored; `postgresql` → `postgres`), undefined if unknown. */
+export function normalizeEngine(raw: string): DbEngine | undefined {
+  return Object.hasOwn(ENGINES, raw.trim().toLowerCase()) ? ENGINES[raw.trim().toLowerCase()] : undefined;
 }
+
+/** The driver family of an engine: the wire protocol a client speaks. */
+export type EngineFamily = 'mysql' | 'postgres';
+
+/**
+ * 'mysql' for MySQL-protocol engines, 'postgres' for PostgreSQL ones, undefined if unknown. Takes a
+ * normalised `DbEngine` or the secret's raw `engine` text (e.g. 'Aurora-PostgreSQL').
+ */
+export function engineFamily(engine: DbEngine | string | undefined): EngineFamily | undefined {
+  if (engine === undefined) return undefined;
+  const e = normalizeEngine(engine);
+  if (e === undefined) return undefined;
+  return e === 'postgres' || e === 'aurora-postgresql' ? 'postgres' : 'mysql';
+}
+
+/** All engine names a secret may carry (the keys `normalizeEngine` accepts). */
+export const ENGINE_NAMES: readonly string[] = Object.keys(ENGINES);
 
 /** Same secret version and stage label. */
 export function sameVersion(a: DbCredentials, b: DbCredentials): boolean {

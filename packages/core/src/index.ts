@@ -1,6 +1,7 @@
+// `@dbcreds/core`: what applications call. The adapter plumbing (applying credentials to a driver
+// config, adopting a source, option checks, engine families) is on the `@dbcreds/core/adapter` subpath.
 export { authErrorCode, isAuthError } from './classify.js';
-export { applyCredentials, endpointFieldsFromSecret, type SecretEndpointFields } from './connection.js';
-export { Credentials, engineFamily, parseDbSecret, sameVersion } from './credentials.js';
+export { parseDbSecret } from './credentials.js';
 export {
   ConfigurationError,
   DbCredsError,
@@ -10,12 +11,7 @@ export {
   SourceClosedError,
 } from './errors.js';
 export { DEFAULTS } from './options.js';
-export {
-  createCredentialSource,
-  getRefreshError,
-  isCredentialSource,
-  isRetryableFetchError,
-  resolveCredentialSource,
-  withAuthRetry,
-} from './source.js';
+export { getRefreshError, withAuthRetry } from './auth-retry.js';
+export { isCredentialSource, resolveCredentialSource } from './resolve.js';
+export { createCredentialSource } from './source.js';
 export type * from './types.js';

@@ -5,6 +5,7 @@ export const DEFAULTS = {
   ttlMs: 3_600_000,
   minRefreshIntervalMs: 5_000,
   maxStaleMs: 3_600_000,
+  attemptTimeoutMs: 3_000,
   retry: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 2_000 },
   errorBackoff: { baseDelayMs: 1_000, maxDelayMs: 60_000 },
   versionStage: 'AWSCURRENT' as VersionStage,
@@ -17,6 +18,7 @@ export interface ResolvedOptions {
   ttlMs: number;
   minRefreshIntervalMs: number;
   maxStaleMs: number;
+  attemptTimeoutMs: number;
   retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number };
   errorBackoff: { baseDelayMs: number; maxDelayMs: number };
   clock: Clock;
@@ -31,6 +33,7 @@ const TOP_KEYS = new Set([
   'ttlMs',
   'minRefreshIntervalMs',
   'maxStaleMs',
+  'attemptTimeoutMs',
   'retry',
   'errorBackoff',
   'clock',
@@ -95,6 +98,10 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     DEFAULTS.minRefreshIntervalMs,
   );
   const maxStaleMs = duration(o, 'maxStaleMs', 'maxStaleMs', DEFAULTS.maxStaleMs, { allowInfinity: true });
+  const attemptTimeoutMs = duration(o, 'attemptTimeoutMs', 'attemptTimeoutMs', DEFAULTS.attemptTimeoutMs, {
+    min: 1,
+    allowInfinity: true,
+  });
 
   const sub = <K extends string>(key: string, allowed: readonly K[]): Record<string, unknown> => {
     const v = o[key];
@@ -165,6 +172,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     ttlMs,
     minRefreshIntervalMs,
     maxStaleMs,
+    attemptTimeoutMs,
     retry,
     errorBackoff,
     clock,

@@ -1,8 +1,9 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { isAuthError } from './classify.js';
-import { type Credentials, parseDbSecret, sameVersion } from './credentials.js';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { runWithAuthRetry } from './auth-retry.js';
+import { type Credentials, sameVersion } from './credentials.js';
 import { SafeEmitter } from './emitter.js';
-import { DbCredsError, SecretFetchError, SecretFormatError, SecretNotFoundError, SourceClosedError } from './errors.js';
+import { SecretFetchError, SecretFormatError, SecretNotFoundError, SourceClosedError } from './errors.js';
+import { type FetchContext, fetchSecret, toTypedError } from './fetch.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
 import type {
   CredentialSource,
@@ -16,6 +17,8 @@ import type {
   VersionStage,
 } from './types.js';
 
+type FlightKind = 'load' | 'refresh' | 'rejected';
+
 interface Entry {
   creds: Credentials;
   /** Reused resolved promise: the cache-hit path allocates nothing. */
@@ -26,45 +29,7 @@ interface Entry {
   fallbackFrom: string | undefined;
 }
 
-const RETRYABLE_NAMES = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'ProvisionedThroughputExceededException',
-  'LimitExceededException',
-  'SlowDown',
-  'InternalServiceError',
-  'InternalFailure',
-  'ServiceUnavailable',
-  'TimeoutError',
-  'RequestTimeout',
-  'RequestTimeoutException',
-]);
-const RETRYABLE_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-]);
-
-/** Throttling, 5xx, timeouts and connection errors (the AWS SDK's own transient classes). */
-export function isRetryableFetchError(err: unknown): boolean {
-  if (err === null || typeof err !== 'object') return false;
-  const e = err as { name?: unknown; code?: unknown; $retryable?: unknown; $metadata?: { httpStatusCode?: unknown } };
-  if (e.$retryable !== undefined) return true;
-  if (typeof e.name === 'string' && RETRYABLE_NAMES.has(e.name)) return true;
-  if (typeof e.code === 'string' && RETRYABLE_CODES.has(e.code)) return true;
-  const status = e.$metadata?.httpStatusCode;
-  return typeof status === 'number' && (status >= 500 || status === 429);
-}
-
-const SOURCE_BRAND = Symbol.for('@dbcreds/core.CredentialSource');
+export const SOURCE_BRAND = Symbol.for('@dbcreds/core.CredentialSource');
 
 class Source implements CredentialSource {
   readonly secretId: string;
@@ -73,9 +38,13 @@ class Source implements CredentialSource {
   readonly #client: SecretsManagerLike;
   readonly #ownedClient: SecretsManagerClient | undefined;
   readonly #emitter: SafeEmitter;
-  readonly #timers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
+  /** Aborted by close(): cancels backoff waits and in-flight GetSecretValue calls. */
+  readonly #closing = new AbortController();
+  readonly #fetchCtx: FetchContext;
   #entry: Entry | undefined;
   #flight: Promise<DbCredentials> | undefined;
+  /** What the current flight is: a TTL reload ('load') or refresh() ('refresh'; 'rejected' when the cache is known bad). */
+  #flightKind: FlightKind = 'load';
   #closed = false;
   #lastFruitlessRefreshAt = Number.NEGATIVE_INFINITY;
   #consecutiveFailures = 0;
@@ -104,13 +73,34 @@ class Source implements CredentialSource {
       this.#client = this.#ownedClient;
     }
     this.#emitter = new SafeEmitter(this.#o.logger);
+    this.#fetchCtx = {
+      client: this.#client,
+      secretId: this.secretId,
+      retry: this.#o.retry,
+      attemptTimeoutMs: this.#o.attemptTimeoutMs,
+      closed: this.#closing.signal,
+      onAttempt: () => {
+        this.#s.fetches++;
+      },
+    };
   }
 
   get(): Promise<DbCredentials> {
     const e = this.#entry;
-    if (e !== undefined && this.#o.clock.now() < e.expiresAt && !this.#closed) {
-      this.#s.hits++;
-      return e.promise;
+    if (e !== undefined && !this.#closed) {
+      const now = this.#o.clock.now();
+      if (now < e.expiresAt) {
+        this.#s.hits++;
+        return e.promise;
+      }
+      // Stale-while-revalidate: an expired value within maxStaleMs is served at once while one
+      // background fetch runs. Not when the cached value is known bad (a refresh(rejected) is in flight).
+      if (this.#o.ttlMs > 0 && now - e.expiresAt <= this.#o.maxStaleMs && !this.#refreshingRejected()) {
+        this.#s.hits++;
+        this.#s.staleServed++;
+        if (this.#flight === undefined && now >= this.#nextAttemptAt) this.#revalidate();
+        return e.promise;
+      }
     }
     return this.#getSlow();
   }
@@ -129,20 +119,24 @@ class Source implements CredentialSource {
     }
     if (now < this.#nextAttemptAt) return this.#duringBackoff();
     this.#s.misses++;
-    return this.#startFlight(() => this.#load(e === undefined ? 'initial' : 'expired'));
+    return this.#startFlight('load', () => this.#load(e === undefined ? 'initial' : 'expired', false));
   }
 
   async refresh(rejected?: DbCredentials): Promise<DbCredentials> {
     this.#assertOpen();
     this.#s.refreshes++;
-    for (let round = 0; ; round++) {
+    for (let joinedRefresh = false; ; ) {
       const e = this.#entry;
       // Compare-and-refresh: someone already moved past the rejected version.
       if (e !== undefined && rejected !== undefined && !sameVersion(e.creds, rejected)) return e.creds;
       if (this.#flight) {
+        const kind = this.#flightKind;
         const result = await this.#flight;
-        if (round >= 1 || rejected === undefined) return result;
-        continue; // re-compare against what the flight installed
+        if (rejected === undefined || joinedRefresh) return result;
+        // Re-compare against what the flight installed. A TTL reload that found the rejected version
+        // again does not count: the AWSPENDING check of a refresh flight is still to be made.
+        joinedRefresh = kind !== 'load';
+        continue;
       }
       const now = this.#o.clock.now();
       if (e !== undefined && now - this.#lastFruitlessRefreshAt < this.#o.minRefreshIntervalMs) {
@@ -150,31 +144,13 @@ class Source implements CredentialSource {
         return e.creds;
       }
       if (now < this.#nextAttemptAt) return this.#duringBackoff();
-      return this.#startFlight(() => this.#refreshFlight(rejected));
+      const kind = rejected !== undefined && e !== undefined && sameVersion(e.creds, rejected) ? 'rejected' : 'refresh';
+      return this.#startFlight(kind, () => this.#refreshFlight(rejected));
     }
   }
 
-  async withAuthRetry<T>(attempt: (creds: DbCredentials) => Promise<T>): Promise<T> {
-    const creds = await this.get();
-    try {
-      return await attempt(creds);
-    } catch (err) {
-      if (!isAuthError(err)) throw err;
-      let fresh: DbCredentials;
-      try {
-        fresh = await this.refresh(creds);
-      } catch (refreshError) {
-        attachRefreshError(err, refreshError);
-        throw err;
-      }
-      this.#o.logger?.debug?.('dbcreds: auth error, retrying once with refreshed credentials', {
-        secretId: this.secretId,
-        rejectedVersionId: creds.versionId,
-        versionId: fresh.versionId,
-        stage: fresh.stage,
-      });
-      return await attempt(fresh);
-    }
+  withAuthRetry<T>(attempt: (creds: DbCredentials) => Promise<T>): Promise<T> {
+    return runWithAuthRetry(this, attempt, this.#o.logger);
   }
 
   on<E extends CredentialSourceEventName>(event: E, listener: (p: CredentialSourceEvents[E]) => void): this {
@@ -206,11 +182,8 @@ class Source implements CredentialSource {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const t of this.#timers) {
-      clearTimeout(t.timer);
-      t.resolve();
-    }
-    this.#timers.clear();
+    // Ends backoff waits and aborts in-flight GetSecretValue calls: pending callers get SourceClosedError.
+    this.#closing.abort(new SourceClosedError(this.secretId));
     this.#entry = undefined;
     this.#emitter.clear();
     this.#ownedClient?.destroy();
@@ -226,16 +199,28 @@ class Source implements CredentialSource {
     if (this.#closed) throw new SourceClosedError(this.secretId);
   }
 
-  #startFlight(run: () => Promise<DbCredentials>): Promise<DbCredentials> {
+  #startFlight(kind: FlightKind, run: () => Promise<DbCredentials>): Promise<DbCredentials> {
     const flight = run().finally(() => {
       if (this.#flight === flight) this.#flight = undefined;
     });
     this.#flight = flight;
+    this.#flightKind = kind;
     return flight;
   }
 
-  /** Plain (re)load of the configured stage: first use or TTL expiry. */
-  async #load(reason: RefreshReason): Promise<DbCredentials> {
+  #refreshingRejected(): boolean {
+    return this.#flight !== undefined && this.#flightKind === 'rejected';
+  }
+
+  /** The background fetch of stale-while-revalidate. Its outcome reaches callers through the cache and events only. */
+  #revalidate(): void {
+    this.#startFlight('load', () => this.#load('expired', true)).catch(() => {
+      // Already reported (error event, logger); the next get() decides what callers see.
+    });
+  }
+
+  /** Plain (re)load of the configured stage: first use or TTL expiry (`background`: nobody waits for it). */
+  async #load(reason: RefreshReason, background: boolean): Promise<DbCredentials> {
     try {
       const cur = (await this.#fetch(this.#o.versionStage, false))!;
       const e = this.#entry;
@@ -246,7 +231,7 @@ class Source implements CredentialSource {
       }
       return this.#install(cur, reason, undefined);
     } catch (err) {
-      return this.#onFetchFailure(err);
+      return this.#onFetchFailure(err, background);
     }
   }
 
@@ -296,7 +281,7 @@ class Source implements CredentialSource {
       this.#markFruitless();
       return this.#install(cur, 'refresh', undefined);
     } catch (err) {
-      return this.#onFetchFailure(err);
+      return this.#onFetchFailure(err, false);
     }
   }
 
@@ -350,8 +335,11 @@ class Source implements CredentialSource {
     return creds;
   }
 
-  /** Serve stale within maxStaleMs, else throw a typed error. Starts/extends the error backoff. */
-  #onFetchFailure(err: unknown): Credentials {
+  /**
+   * Serve stale within maxStaleMs, else throw a typed error. Starts/extends the error backoff.
+   * `background`: a stale-while-revalidate fetch, whose stale value was already served (counted) by get().
+   */
+  #onFetchFailure(err: unknown, background: boolean): Credentials {
     if (err instanceof SourceClosedError) throw err;
     const typed = toTypedError(this.secretId, err, 1);
     this.#s.errors++;
@@ -377,7 +365,7 @@ class Source implements CredentialSource {
       retryInMs: delay,
     });
     if (stale !== undefined) {
-      this.#s.staleServed++;
+      if (!background) this.#s.staleServed++;
       return stale;
     }
     throw typed;
@@ -408,114 +396,16 @@ class Source implements CredentialSource {
     );
   }
 
-  /** One GetSecretValue with retries of transient errors. `optional`: a missing value → undefined. */
-  async #fetch(stage: VersionStage, optional: boolean): Promise<Credentials | undefined> {
-    const { maxAttempts, baseDelayMs, maxDelayMs } = this.#o.retry;
-    for (let attempt = 1; ; attempt++) {
-      this.#assertOpen();
-      let out: Awaited<ReturnType<SecretsManagerLike['send']>>;
-      try {
-        this.#s.fetches++;
-        out = await this.#client.send(new GetSecretValueCommand({ SecretId: this.secretId, VersionStage: stage }));
-      } catch (err) {
-        if (isNamed(err, 'ResourceNotFoundException')) {
-          if (optional) return undefined;
-          throw new SecretNotFoundError(this.secretId, stage, { cause: err });
-        }
-        if (this.#closed) throw new SourceClosedError(this.secretId);
-        if (attempt >= maxAttempts || !isRetryableFetchError(err)) throw toTypedError(this.secretId, err, attempt);
-        const cap = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
-        await this.#sleep(cap / 2 + Math.random() * (cap / 2));
-        continue;
-      }
-      if (typeof out.SecretString === 'string') {
-        if (!out.VersionId) throw new SecretFormatError(this.secretId, 'GetSecretValue returned no VersionId');
-        return parseDbSecret(this.secretId, out.SecretString, { versionId: out.VersionId, stage });
-      }
-      if (optional && out.SecretBinary === undefined) return undefined;
-      throw new SecretFormatError(
-        this.secretId,
-        out.SecretBinary !== undefined
-          ? 'SecretBinary is not supported; store the JSON in SecretString'
-          : 'secret has no SecretString',
-        { field: 'SecretString' },
-      );
-    }
+  #fetch(stage: VersionStage, optional: boolean): Promise<Credentials | undefined> {
+    return fetchSecret(this.#fetchCtx, stage, optional);
   }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = {
-        timer: setTimeout(() => {
-          this.#timers.delete(t);
-          resolve();
-        }, ms),
-        resolve,
-      };
-      t.timer.unref();
-      this.#timers.add(t);
-    });
-  }
-}
-
-function isNamed(err: unknown, name: string): boolean {
-  return (
-    err !== null &&
-    typeof err === 'object' &&
-    ((err as { name?: unknown }).name === name || (err as { Code?: unknown }).Code === name)
-  );
 }
 
 function causeName(err: unknown): string | undefined {
   return err instanceof Error ? err.name : undefined;
 }
 
-function toTypedError(secretId: string, err: unknown, attempts: number): DbCredsError {
-  if (err instanceof DbCredsError) return err;
-  return new SecretFetchError(secretId, { cause: err, attempts });
-}
-
-/** Non-enumerable: the driver error stays "unchanged" for callers and loggers, but the SM failure is reachable. */
-function attachRefreshError(err: unknown, refreshError: unknown): void {
-  if (err === null || typeof err !== 'object' || !Object.isExtensible(err)) return;
-  try {
-    Object.defineProperty(err, 'dbcredsRefreshError', {
-      value: refreshError,
-      enumerable: false,
-      configurable: true,
-      writable: true,
-    });
-  } catch {
-    // frozen or exotic object: nothing to attach to
-  }
-}
-
-/** The Secrets Manager error that prevented withAuthRetry from refreshing, if any. */
-export function getRefreshError(err: unknown): unknown {
-  return err !== null && typeof err === 'object'
-    ? (err as { dbcredsRefreshError?: unknown }).dbcredsRefreshError
-    : undefined;
-}
-
 /** Creates a credential source. Options are validated now (ConfigurationError); nothing is fetched until get(). */
 export function createCredentialSource(options: CredentialSourceOptions): CredentialSource {
   return new Source(options);
-}
-
-/** True for a CredentialSource (ours, another copy of core, or any object with get/refresh/withAuthRetry). */
-export function isCredentialSource(x: unknown): x is CredentialSource {
-  if (x === null || typeof x !== 'object') return false;
-  const s = x as Record<PropertyKey, unknown>;
-  if (s[SOURCE_BRAND] === true) return true;
-  return typeof s.get === 'function' && typeof s.refresh === 'function' && typeof s.withAuthRetry === 'function';
-}
-
-/** Returns `x` if it is a CredentialSource, else `createCredentialSource(x)`. Adapters accept either. */
-export function resolveCredentialSource(sourceOrOptions: CredentialSource | CredentialSourceOptions): CredentialSource {
-  return isCredentialSource(sourceOrOptions) ? sourceOrOptions : createCredentialSource(sourceOrOptions);
-}
-
-/** Standalone form of `source.withAuthRetry(attempt)`. */
-export function withAuthRetry<T>(source: CredentialSource, attempt: (creds: DbCredentials) => Promise<T>): Promise<T> {
-  return source.withAuthRetry(attempt);
 }

@@ -73,8 +73,18 @@ export interface CredentialSourceOptions {
   ttlMs?: number;
   /** Minimum spacing in ms of refreshes that found nothing new (default 5_000). */
   minRefreshIntervalMs?: number;
-  /** How long past its expiry a cached value may be served while fetches fail, in ms (default 3_600_000; Infinity allowed). */
+  /**
+   * How long past its expiry a cached value may still be served, in ms (default 3_600_000; Infinity allowed).
+   * Within it, `get()` answers at once with the expired value and refreshes it in the background
+   * (stale-while-revalidate), and keeps serving it while fetches fail. Past it, callers wait for the fetch.
+   */
   maxStaleMs?: number;
+  /**
+   * Timeout of one GetSecretValue attempt in ms (default 3_000; Infinity disables it). The request is
+   * cancelled through the `abortSignal` option of `client.send` and counts as a retryable failure
+   * (`TimeoutError`), so a fetch takes at most about `attemptTimeoutMs × retry.maxAttempts` plus the backoff.
+   */
+  attemptTimeoutMs?: number;
   /** Retries of transient GetSecretValue errors within one fetch. */
   retry?: FetchRetryOptions;
   /** Backoff between fetch attempts after a failed fetch. */
@@ -150,7 +160,7 @@ export interface CredentialSourceStats {
   fallbacks: number;
   /** Failed fetches (after retries). */
   errors: number;
-  /** Calls answered with a stale value because fetching failed. */
+  /** Calls answered with a value past its expiry (stale-while-revalidate, or while fetches fail). */
   staleServed: number;
   /** Version changes observed. */
   rotations: number;
@@ -164,7 +174,11 @@ export interface CredentialSourceStats {
 
 export interface CredentialSource {
   readonly secretId: string;
-  /** Cached credentials; fetches on miss/expiry (single-flight). */
+  /**
+   * Cached credentials. Waits for a fetch (single-flight) only with nothing usable cached: on first use,
+   * while a refresh(rejected) is in flight, or past `maxStaleMs`; an expired value within `maxStaleMs` is
+   * returned at once and refreshed in the background.
+   */
   get(): Promise<DbCredentials>;
   /** Compare-and-refresh: pass the credentials the server rejected. Single-flight, rate-limited, AWSPENDING fallback. */
   refresh(rejected?: DbCredentials): Promise<DbCredentials>;
@@ -174,6 +188,6 @@ export interface CredentialSource {
   off<E extends CredentialSourceEventName>(event: E, listener: (payload: CredentialSourceEvents[E]) => void): this;
   once<E extends CredentialSourceEventName>(event: E, listener: (payload: CredentialSourceEvents[E]) => void): this;
   stats(): CredentialSourceStats;
-  /** Clears timers, rejects further calls, destroys the client if core created it. Idempotent. */
+  /** Aborts in-flight fetches and clears timers (pending and further calls reject with SourceClosedError), destroys the client if core created it. Idempotent. */
   close(): void;
 }

@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { applyCredentials, Credentials, endpointFieldsFromSecret } from '@dbcreds/core';
+import { applyCredentials, Credentials, endpointFieldsFromSecret } from '@dbcreds/core/adapter';
 import { describe, expect, it } from 'vitest';
 
 const creds = new Credentials({

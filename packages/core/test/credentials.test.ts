@@ -1,5 +1,6 @@
 import { inspect } from 'node:util';
-import { type Credentials, engineFamily, parseDbSecret, SecretFormatError } from '@dbcreds/core';
+import { parseDbSecret, SecretFormatError } from '@dbcreds/core';
+import { type Credentials, engineFamily } from '@dbcreds/core/adapter';
 import { describe, expect, it } from 'vitest';
 
 const META = { versionId: 'v1', stage: 'AWSCURRENT' as const };

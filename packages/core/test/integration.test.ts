@@ -108,6 +108,9 @@ describe('real SDK + local Secrets Manager', () => {
 
     await moveCurrent(tsm.client, id, v2); // finishSecret
     clock.advance(60_000);
+    const reloaded = new Promise((r) => s.once('refreshed', r));
+    expect(await s.get()).toMatchObject({ versionId: v2, stage: 'AWSPENDING' }); // stale at once, reloading
+    await reloaded;
     const after = await s.get();
     expect(after).toMatchObject({ versionId: v2, stage: 'AWSCURRENT', password: 'pw-2' });
     expect(rotated).toHaveLength(1); // same version, only its label moved
@@ -239,7 +242,10 @@ describe('real SDK + local Secrets Manager', () => {
     await own.close();
 
     clock.advance(1000);
-    expect(await s.get()).toBe(cached);
+    const failed = new Promise((r) => s.once('error', r));
+    expect(await s.get()).toBe(cached); // at once; the background fetch fails
+    await failed;
+    await new Promise((r) => setImmediate(r)); // the flight settles right after its error event
     expect(errors[0]).toMatchObject({ servingStale: true });
     expect(errors[0]?.error).toBeInstanceOf(SecretFetchError);
 

@@ -26,6 +26,9 @@ import {
 
 const HOUR = 3_600_000;
 
+/** Lets a stale-while-revalidate background fetch (fake SM: settles within a few ticks) finish. */
+const settle = () => new Promise<void>((r) => setTimeout(r, 0));
+
 function setup(opts: Partial<CredentialSourceOptions> = {}) {
   const sm = new FakeSecretsManager();
   const clock = manualClock();
@@ -81,8 +84,9 @@ describe('cache and TTL', () => {
     expect(sm.count()).toBe(1);
     clock.advance(1);
     random.mockReturnValue(0.5);
-    await source.get();
+    await source.get(); // expired: served at once, refetched in the background
     expect(sm.count()).toBe(2);
+    await settle();
     expect(source.stats().expiresAt).toBe(clock.now() + 750);
   });
 
@@ -101,6 +105,8 @@ describe('cache and TTL', () => {
     await source.get();
     const v2 = sm.put(SECRET_B);
     clock.advance(10);
+    await source.get(); // served stale at once; the background fetch installs v2
+    await settle();
     const c = await source.get();
     expect(c.versionId).toBe(v2);
     expect(source.stats()).toMatchObject({ versionId: v2, stage: 'AWSCURRENT', rotations: 1 });
@@ -156,10 +162,10 @@ describe('single-flight', () => {
     clock.advance(100);
     const gate = deferred();
     sm.gate = gate.promise;
-    const g = source.get();
+    const g = source.get(); // expired: answers at once with the cached value, reload in the background
     const r = source.refresh(old);
     gate.resolve();
-    expect((await g).versionId).toBe(v2);
+    expect(await g).toBe(old);
     expect((await r).versionId).toBe(v2);
     expect(sm.count()).toBe(2);
   });
@@ -218,9 +224,12 @@ describe('rotation window (AWSPENDING fallback)', () => {
     expect(await source.get()).toMatchObject({ versionId: v2, stage: 'AWSPENDING' });
 
     // finishSecret moves AWSCURRENT: the next reload follows it.
+    await settle();
     sm.label('AWSCURRENT', v2);
     sm.label('AWSPENDING', undefined);
     clock.advance(1000);
+    expect(await source.get()).toMatchObject({ versionId: v2, stage: 'AWSPENDING' }); // stale, reloading
+    await settle();
     expect(await source.get()).toMatchObject({ versionId: v2, stage: 'AWSCURRENT' });
   });
 
@@ -424,8 +433,9 @@ describe('stale-on-error', () => {
     sm.down = new AwsLikeError('InternalServiceError', 500);
 
     clock.t = expiresAt;
-    expect(await source.get()).toBe(cached); // fetch fails → stale
+    expect(await source.get()).toBe(cached); // stale at once; the background fetch fails
     expect(sm.count()).toBe(2);
+    await settle();
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ servingStale: true, consecutiveFailures: 1, retryInMs: 1000 });
 
@@ -436,6 +446,7 @@ describe('stale-on-error', () => {
     clock.advance(1); // backoff over: one attempt, next backoff doubles
     expect(await source.get()).toBe(cached);
     expect(sm.count()).toBe(3);
+    await settle();
     expect(errors[1]).toMatchObject({ consecutiveFailures: 2, retryInMs: 2000 });
 
     clock.t = expiresAt + 10_001; // past maxStaleMs
@@ -488,6 +499,7 @@ describe('events', () => {
     const v2 = sm.put({ ...SECRET_B, username: 'app_clone' });
     clock.advance(10);
     await source.get();
+    await settle();
 
     expect(refreshed.map((e) => [e.versionId, e.changed, e.reason])).toEqual([
       [v1, false, 'initial'],

@@ -1,6 +1,7 @@
 // `@dbcreds/knex/dialect`: the dialect-subclass mechanism alone. It imports no knex module, so
 // callers holding their own copy of a knex dialect class (MikroORM 6 bundles knex) can use it.
-import { applyCredentials, type CredentialSource, type SecretEndpointFields } from '@dbcreds/core';
+import type { CredentialSource } from '@dbcreds/core';
+import { applyCredentials, closeWith, type SecretEndpointFields } from '@dbcreds/core/adapter';
 
 /** The members of a knex dialect instance (`Knex.Client` subclass) the subclass uses. */
 export interface KnexDialect {
@@ -22,7 +23,7 @@ export interface RotatingDialectOptions {
    */
   base?: Record<string, unknown>;
   /** Close `source` after the dialect's `destroy()` (i.e. `knex.destroy()`). Default false. */
-  closeSourceOnDestroy?: boolean;
+  closeSource?: boolean;
 }
 
 /**
@@ -33,7 +34,7 @@ export interface RotatingDialectOptions {
 export function rotatingDialect<D extends KnexDialectClass>(
   Dialect: D,
   source: CredentialSource,
-  { fill, base, closeSourceOnDestroy = false }: RotatingDialectOptions,
+  { fill, base, closeSource = false }: RotatingDialectOptions,
 ): D {
   class RotatingCredentialsDialect extends Dialect {
     readonly #base: Record<string, unknown>;
@@ -54,12 +55,8 @@ export function rotatingDialect<D extends KnexDialectClass>(
       });
     }
 
-    override async destroy(callback?: unknown): Promise<void> {
-      try {
-        await super.destroy(callback);
-      } finally {
-        if (closeSourceOnDestroy) source.close();
-      }
+    override destroy(callback?: unknown): Promise<void> {
+      return closeWith({ source, closeSource }, () => super.destroy(callback));
     }
   }
   Object.defineProperty(RotatingCredentialsDialect, 'name', { value: `RotatingCredentials(${Dialect.name})` });

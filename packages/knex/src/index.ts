@@ -1,10 +1,5 @@
-import {
-  ConfigurationError,
-  type CredentialSource,
-  type CredentialSourceOptions,
-  endpointFieldsFromSecret,
-  resolveCredentialSource,
-} from '@dbcreds/core';
+import { ConfigurationError, type CredentialSource, type CredentialSourceOptions } from '@dbcreds/core';
+import { adoptSource, checkOptions, endpointFieldsFromSecret, forbidKeys, presentKeys } from '@dbcreds/core/adapter';
 import type { Knex } from 'knex';
 import Client_MySQL2 from 'knex/lib/dialects/mysql2/index.js';
 import Client_PG from 'knex/lib/dialects/postgres/index.js';
@@ -40,10 +35,12 @@ export interface KnexAdapterOptions {
    * Close the credential source when `knex.destroy()` runs. Default: true when `source` was given
    * as options (the adapter created it), false when a `CredentialSource` was passed in.
    */
+  closeSource?: boolean;
+  /** @deprecated Old name of `closeSource` (still accepted). */
   closeSourceOnDestroy?: boolean;
 }
 
-const ADAPTER_OPTION_KEYS = ['closeSourceOnDestroy'];
+const ADAPTER_OPTION_KEYS = ['closeSource', 'closeSourceOnDestroy'];
 
 /**
  * Returns a knex config whose `client` is a subclass of the requested dialect: every new physical
@@ -56,12 +53,12 @@ export function withRotatingCredentials(
   options: KnexAdapterOptions = {},
 ): Knex.Config {
   const { client, connection = {}, ...rest } = validate(config, options);
-  const credentials = resolveCredentialSource(source);
+  const adopted = adoptSource(source, options.closeSource ?? options.closeSourceOnDestroy);
   const base: Record<string, unknown> = { ...connection };
-  const Client = rotatingDialect(DIALECTS[client], credentials, {
+  const Client = rotatingDialect(DIALECTS[client], adopted.source, {
     base,
     fill: endpointFieldsFromSecret(base),
-    closeSourceOnDestroy: options.closeSourceOnDestroy ?? credentials !== source,
+    closeSource: adopted.closeSource,
   });
 
   // knex only builds its pool when `connection` is truthy; an empty object is enough.
@@ -69,40 +66,29 @@ export function withRotatingCredentials(
 }
 
 function validate(config: RotatingKnexConfig, options: KnexAdapterOptions): RotatingKnexConfig {
-  if (config === null || typeof config !== 'object') throw new ConfigurationError('knex config must be an object');
-  const unknownOptions = Object.keys(options).filter((k) => !ADAPTER_OPTION_KEYS.includes(k));
-  if (unknownOptions.length > 0) {
-    throw new ConfigurationError(`Unknown @dbcreds/knex option(s): ${unknownOptions.join(', ')}`, {
-      keys: unknownOptions,
-    });
-  }
+  checkOptions('knex', options, 'the adapter options', { allowed: ADAPTER_OPTION_KEYS });
+  checkOptions('knex', config, 'the knex config');
   const raw = config as Knex.Config;
   if (typeof raw.client !== 'string' || !Object.hasOwn(DIALECTS, raw.client)) {
     throw new ConfigurationError(
-      `knex client must be one of ${Object.keys(DIALECTS).join(', ')} (got ${describe(raw.client ?? raw.dialect)})`,
+      `@dbcreds/knex: client must be one of ${Object.keys(DIALECTS).join(', ')} (got ${describe(raw.client ?? raw.dialect)})`,
       { keys: ['client'] },
     );
   }
-  for (const key of ['dialect', 'connectionPool'] as const) {
-    if (raw[key] !== undefined) {
-      throw new ConfigurationError(`knex option '${key}' is not supported with rotating credentials`, { keys: [key] });
-    }
-  }
+  forbidKeys('knex', presentKeys(raw, ['dialect', 'connectionPool']), 'is not supported with rotating credentials');
   const connection = raw.connection;
   if (connection === undefined) return config;
-  if (connection === null || typeof connection !== 'object') {
+  if (typeof connection !== 'object' || connection === null) {
     throw new ConfigurationError(
-      'knex connection must be an object of discrete fields (no connection string or provider function): user and password come from the secret',
+      '@dbcreds/knex: connection must be an object of discrete fields (no connection string or provider function): user and password come from the secret',
       { keys: ['connection'] },
     );
   }
-  const forbidden = FORBIDDEN_CONNECTION_KEYS.filter((k) => Object.hasOwn(connection, k));
-  if (forbidden.length > 0) {
-    throw new ConfigurationError(
-      `knex connection must not set ${forbidden.join(', ')}: user and password always come from the secret`,
-      { keys: forbidden.map((k) => `connection.${k}`) },
-    );
-  }
+  checkOptions('knex', connection, 'connection', {
+    forbidden: FORBIDDEN_CONNECTION_KEYS,
+    why: 'user and password always come from the secret',
+    prefix: 'connection.',
+  });
   return config;
 }
 

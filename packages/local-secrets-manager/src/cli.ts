@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 import { startLocalSecretsManager } from './server.js';
 import type { LocalSecretsManager, LocalSecretsManagerOptions } from './types.js';
 
@@ -56,62 +57,49 @@ export interface CliHooks {
 
 class UsageError extends Error {}
 
-/** Parses `argv` (without node and script). Exported for tests. */
+const FLAGS = {
+  help: { type: 'boolean', short: 'h' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  'state-file': { type: 'string' },
+  region: { type: 'string' },
+  'account-id': { type: 'string' },
+  'rotation-mode': { type: 'string' },
+  'allow-short-rotation-intervals': { type: 'boolean' },
+} as const;
+
+/** Parses `argv` (without node and script) with `node:util` parseArgs (strict). Exported for tests. */
 export function parseCliArgs(argv: readonly string[]): LocalSecretsManagerOptions | 'help' {
-  const opts: LocalSecretsManagerOptions = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf('=');
-    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    const inline = arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : undefined;
-    const value = (): string => {
-      if (inline !== undefined) return inline;
-      const next = argv[i + 1];
-      if (next === undefined || next.startsWith('--')) throw new UsageError(`${flag} needs a value`);
-      i++;
-      return next;
-    };
-    switch (flag) {
-      case '--help':
-      case '-h':
-        return 'help';
-      case '--port': {
-        const raw = value();
-        const port = Number(raw);
-        if (!/^\d+$/.test(raw) || port > 65_535) throw new UsageError(`--port must be 0-65535, got "${raw}"`);
-        opts.port = port;
-        break;
-      }
-      case '--host':
-        opts.host = value();
-        break;
-      case '--state-file':
-        opts.stateFile = value();
-        break;
-      case '--region':
-        opts.region = value();
-        break;
-      case '--account-id': {
-        const raw = value();
-        if (!/^\d{12}$/.test(raw)) throw new UsageError(`--account-id must be 12 digits, got "${raw}"`);
-        opts.accountId = raw;
-        break;
-      }
-      case '--rotation-mode': {
-        const raw = value();
-        if (raw !== 'sync' && raw !== 'async')
-          throw new UsageError(`--rotation-mode must be sync or async, got "${raw}"`);
-        opts.rotationMode = raw;
-        break;
-      }
-      case '--allow-short-rotation-intervals':
-        if (inline !== undefined) throw new UsageError(`${flag} takes no value`);
-        opts.allowShortRotationIntervals = true;
-        break;
-      default:
-        throw new UsageError(`unknown argument "${arg}"`);
-    }
+  let values: ReturnType<typeof parseArgs<{ options: typeof FLAGS }>>['values'];
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: FLAGS, strict: true, allowPositionals: false }));
+  } catch (err) {
+    throw new UsageError((err as Error).message.split('\n')[0]!); // unknown flag, missing value, positional
   }
+  if (values.help) return 'help';
+  const opts: LocalSecretsManagerOptions = {};
+  if (values.port !== undefined) {
+    const port = Number(values.port);
+    if (!/^\d+$/.test(values.port) || port > 65_535) {
+      throw new UsageError(`--port must be 0-65535, got "${values.port}"`);
+    }
+    opts.port = port;
+  }
+  if (values.host !== undefined) opts.host = values.host;
+  if (values['state-file'] !== undefined) opts.stateFile = values['state-file'];
+  if (values.region !== undefined) opts.region = values.region;
+  const accountId = values['account-id'];
+  if (accountId !== undefined) {
+    if (!/^\d{12}$/.test(accountId)) throw new UsageError(`--account-id must be 12 digits, got "${accountId}"`);
+    opts.accountId = accountId;
+  }
+  const mode = values['rotation-mode'];
+  if (mode !== undefined) {
+    if (mode !== 'sync' && mode !== 'async')
+      throw new UsageError(`--rotation-mode must be sync or async, got "${mode}"`);
+    opts.rotationMode = mode;
+  }
+  if (values['allow-short-rotation-intervals']) opts.allowShortRotationIntervals = true;
   return opts;
 }
 

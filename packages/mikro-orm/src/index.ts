@@ -1,9 +1,12 @@
+import { ConfigurationError, type CredentialSource, type CredentialSourceOptions } from '@dbcreds/core';
 import {
-  ConfigurationError,
-  type CredentialSource,
-  type CredentialSourceOptions,
-  resolveCredentialSource,
-} from '@dbcreds/core';
+  adoptSource,
+  checkOptions,
+  closeWith,
+  endpointFromSecret,
+  forbidKeys,
+  presentKeys,
+} from '@dbcreds/core/adapter';
 import type { Configuration, IDatabaseDriver } from '@mikro-orm/core';
 import { hookKnexConnection, isKnexConnection, type KnexSqlConnection } from './knex-v6.js';
 
@@ -28,6 +31,8 @@ export interface MikroOrmAdapterOptions {
    * Close the credential source when `orm.close()` runs. Default: true when `source` was given
    * as options (the adapter created it), false when a `CredentialSource` was passed in.
    */
+  closeSource?: boolean;
+  /** @deprecated Old name of `closeSource` (still accepted). */
   closeSourceOnClose?: boolean;
 }
 
@@ -63,8 +68,8 @@ export function withRotatingCredentials<O extends RotatingOrmOptions>(
   options: MikroOrmAdapterOptions = {},
 ): O {
   validate(ormOptions, options);
-  const credentials = resolveCredentialSource(source);
-  const closeSource = options.closeSourceOnClose ?? credentials !== source;
+  const adopted = adoptSource(source, options.closeSource ?? options.closeSourceOnClose);
+  const credentials = adopted.source;
   const explicit = { host: ormOptions.host !== undefined, port: ormOptions.port !== undefined };
   const Base = ormOptions.driver as DriverClass;
 
@@ -90,12 +95,8 @@ export function withRotatingCredentials<O extends RotatingOrmOptions>(
       for (const conn of [connection, ...replicas]) hook(conn, engine, helper, credentials, explicit);
     }
 
-    override async close(force?: boolean): Promise<void> {
-      try {
-        await super.close(force);
-      } finally {
-        if (closeSource) credentials.close();
-      }
+    override close(force?: boolean): Promise<void> {
+      return closeWith(adopted, () => super.close(force));
     }
   }
   Object.defineProperty(RotatingCredentialsDriver, 'name', { value: `RotatingCredentials(${Base.name})` });
@@ -135,8 +136,10 @@ function hook(
     helper ??= await helperPromise;
     const creds = await source.get();
     if (conn.type === 'write') {
-      if (!explicit.host && creds.host !== undefined) conn.options.host = creds.host;
-      if (!explicit.port && creds.port !== undefined) conn.options.port = creds.port;
+      Object.assign(
+        conn.options,
+        endpointFromSecret(creds, { host: !explicit.host, port: !explicit.port, database: false }),
+      );
     }
     await connect({ ...options, skipOnConnect: true });
     install(await conn.getNativeClient());
@@ -145,35 +148,30 @@ function hook(
 }
 
 function validate(ormOptions: RotatingOrmOptions, options: MikroOrmAdapterOptions): void {
-  if (ormOptions === null || typeof ormOptions !== 'object') {
-    throw new ConfigurationError('MikroORM options must be an object');
-  }
-  const unknown = Object.keys(options).filter((k) => k !== 'closeSourceOnClose');
-  if (unknown.length > 0) {
-    throw new ConfigurationError(`Unknown @dbcreds/mikro-orm option(s): ${unknown.join(', ')}`, { keys: unknown });
-  }
+  checkOptions('mikro-orm', options, 'the adapter options', { allowed: ['closeSource', 'closeSourceOnClose'] });
+  checkOptions('mikro-orm', ormOptions, 'the MikroORM options');
   if (typeof ormOptions.driver !== 'function') {
-    throw new ConfigurationError('MikroORM options need a `driver` class (e.g. PostgreSqlDriver, MySqlDriver)', {
-      keys: ['driver'],
-    });
+    throw new ConfigurationError(
+      '@dbcreds/mikro-orm: the MikroORM options need a `driver` class (e.g. PostgreSqlDriver, MySqlDriver)',
+      { keys: ['driver'] },
+    );
   }
-  const entries: Array<[string, object]> = [['', ormOptions]];
-  for (const [i, r] of (ormOptions.replicas ?? []).entries()) entries.push([`replicas[${i}].`, r]);
-  const bad = entries.flatMap(([p, o]) => CREDENTIAL_KEYS.filter((k) => Object.hasOwn(o, k)).map((k) => p + k));
-  forbid(bad, 'user and password always come from the secret (use host/port/dbName)');
+  const why = 'user and password always come from the secret (use host/port/dbName)';
+  const bad = presentKeys(ormOptions, CREDENTIAL_KEYS);
+  for (const [i, r] of (ormOptions.replicas ?? []).entries())
+    bad.push(...presentKeys(r, CREDENTIAL_KEYS, `replicas[${i}].`));
+  forbidKeys('mikro-orm', bad, `must not be set: ${why}`);
   const d = ormOptions.driverOptions;
   if (d !== undefined && (typeof d !== 'object' || d === null || 'createDriver' in d || 'selectFrom' in d)) {
     throw new ConfigurationError(
-      'driverOptions must be a plain options object: a function, Kysely instance or dialect bypasses the credential hook',
+      '@dbcreds/mikro-orm: driverOptions must be a plain options object: a function, Kysely instance or dialect bypasses the credential hook',
       { keys: ['driverOptions'] },
     );
   }
   // MikroORM 6 merges driverOptions into the knex config, MikroORM 7 into the pool options.
-  const overrides = DRIVER_OPTION_KEYS.filter((k) => Object.hasOwn(d ?? {}, k)).map((k) => `driverOptions.${k}`);
-  forbid(overrides, 'they bypass the credential hook');
-}
-
-function forbid(keys: string[], why: string): void {
-  if (keys.length > 0)
-    throw new ConfigurationError(`MikroORM options must not set ${keys.join(', ')}: ${why}`, { keys });
+  checkOptions('mikro-orm', d ?? {}, 'driverOptions', {
+    forbidden: DRIVER_OPTION_KEYS,
+    why: 'they bypass the credential hook',
+    prefix: 'driverOptions.',
+  });
 }

@@ -3,22 +3,24 @@
  * refreshing the secret and retrying once when the server answers errno 1045 (core's
  * `withAuthRetry`). mysql2 has no credential callback: the pool's `getConnection` is replaced on
  * the instance and writes the credentials into `pool.config.connectionConfig`, which mysql2
- * copies for every new connection (existing connections keep theirs).
+ * copies for every new connection (existing connections keep theirs). A checkout served by a free
+ * (already authenticated) connection goes straight to mysql2.
  */
+import { ConfigurationError, type CredentialSource, type CredentialSourceOptions } from '@dbcreds/core';
 import {
+  adoptSource,
   applyCredentials,
-  ConfigurationError,
-  type CredentialSource,
-  type CredentialSourceOptions,
+  checkOptions,
   endpointFieldsFromSecret,
-  isCredentialSource,
-  resolveCredentialSource,
   type SecretEndpointFields,
-} from '@dbcreds/core';
+} from '@dbcreds/core/adapter';
 import mysql, { type Pool, type PoolConnection, type PoolOptions } from 'mysql2';
 
-/** mysql2 PoolOptions without the keys that would override the secret. */
-export type RetryingPoolOptions = Omit<PoolOptions, 'user' | 'password' | 'uri'>;
+/** mysql2 PoolOptions without the keys that would override the secret, plus `closeSource`. */
+export type RetryingPoolOptions = Omit<PoolOptions, 'user' | 'password' | 'uri'> & {
+  /** Close the source on `end()`. Default: true when `source` was given as options (the pool created it). */
+  closeSource?: boolean;
+};
 
 type GetConnectionCallback = (err: NodeJS.ErrnoException | null, connection: PoolConnection) => void;
 
@@ -27,7 +29,7 @@ export interface Mysql2PoolLike {
   getConnection(cb: GetConnectionCallback): void;
 }
 
-const FORBIDDEN = ['user', 'password', 'uri'] as const;
+const FORBIDDEN = ['user', 'password', 'uri'];
 /** Marks callbacks of our own attempts: when mysql2 re-enters getConnection for a queued waiter, don't nest a retry. */
 const INTERNAL = Symbol('dbcreds.mysql2.internal');
 
@@ -40,11 +42,18 @@ function connectionConfigOf(pool: Mysql2PoolLike): Record<string, unknown> {
   return cfg;
 }
 
+/** mysql2's `_freeConnections` (a queue with `length`); without it, every checkout takes the credential path. */
+function hasFreeConnection(pool: Mysql2PoolLike): boolean {
+  const free = (pool as { _freeConnections?: { length?: unknown } })._freeConnections;
+  return typeof free?.length === 'number' && free.length > 0;
+}
+
 function patch(pool: Mysql2PoolLike, source: CredentialSource, from: SecretEndpointFields): void {
   const cfg = connectionConfigOf(pool);
   const original = pool.getConnection.bind(pool);
   const getConnection = (cb: GetConnectionCallback & { [INTERNAL]?: true }): void => {
-    if (cb[INTERNAL]) {
+    // A free connection is authenticated already: mysql2 hands it out synchronously, no credential needed.
+    if (cb[INTERNAL] || hasFreeConnection(pool)) {
       original(cb);
       return;
     }
@@ -91,18 +100,14 @@ export function createPool(
   source: CredentialSource | CredentialSourceOptions,
   options: RetryingPoolOptions = {},
 ): Pool {
-  const bad = FORBIDDEN.filter((k) => options !== null && typeof options === 'object' && k in options);
-  if (bad.length > 0) {
-    throw new ConfigurationError(
-      `@dbcreds/mysql2: ${bad.join(', ')} must not be set: user and password come from the secret. ` +
-        'Use host/port/database instead.',
-      { keys: bad },
-    );
-  }
-  const owns = !isCredentialSource(source);
-  const resolved = resolveCredentialSource(source);
-  const pool = mysql.createPool(options);
-  patch(pool, resolved, endpointFieldsFromSecret(options));
+  checkOptions('mysql2', options, 'the pool options', {
+    forbidden: FORBIDDEN,
+    why: 'user and password come from the secret; use host/port/database',
+  });
+  const { closeSource, ...poolOptions } = options;
+  const { source: resolved, closeSource: owns } = adoptSource(source, closeSource);
+  const pool = mysql.createPool(poolOptions);
+  patch(pool, resolved, endpointFieldsFromSecret(poolOptions));
   if (owns) {
     const end = pool.end.bind(pool) as (cb?: (err: NodeJS.ErrnoException | null) => void) => void;
     const ownedEnd = (cb?: (err: NodeJS.ErrnoException | null) => void): void => {

@@ -1,21 +1,23 @@
 /**
  * A `pg.Pool` whose new connections take user and password from a CredentialSource, refreshing
- * the secret and retrying once when the server rejects them (core's `withAuthRetry`).
+ * the secret and retrying once when the server rejects them (core's `withAuthRetry`). A checkout
+ * that pg-pool serves with an idle, already authenticated client skips all of that.
  */
+import type { CredentialSource, CredentialSourceOptions } from '@dbcreds/core';
 import {
+  adoptSource,
   applyCredentials,
-  ConfigurationError,
-  type CredentialSource,
-  type CredentialSourceOptions,
+  checkOptions,
   endpointFieldsFromSecret,
-  isCredentialSource,
-  resolveCredentialSource,
   type SecretEndpointFields,
-} from '@dbcreds/core';
+} from '@dbcreds/core/adapter';
 import pg from 'pg';
 
-/** pg.PoolConfig without the keys that would override the secret. */
-export type RetryingPoolConfig = Omit<pg.PoolConfig, 'user' | 'password' | 'connectionString'>;
+/** pg.PoolConfig without the keys that would override the secret, plus `closeSource`. */
+export type RetryingPoolConfig = Omit<pg.PoolConfig, 'user' | 'password' | 'connectionString'> & {
+  /** Close the source on `end()`. Default: true when `source` was given as options (the pool created it). */
+  closeSource?: boolean;
+};
 
 type ConnectCallback = (
   err: Error | undefined,
@@ -29,8 +31,19 @@ export interface PgPoolLike {
   options: { user?: string; password?: unknown; host?: string; port?: number; database?: string };
 }
 
-const FORBIDDEN = ['user', 'password', 'connectionString'] as const;
+const FORBIDDEN = ['user', 'password', 'connectionString'];
 const NOOP = (): void => {};
+
+/**
+ * True when pg-pool will hand this checkout an idle client, so no new physical connection (and no
+ * credential) is involved: more idle clients than waiters. pg-pool queues the checkout and serves
+ * the queue from `_idle` on the next tick, before any timer or socket event could remove an idle
+ * client. Without these pg-pool 3 internals: false (every checkout takes the credential path).
+ */
+function idleClientFor(pool: object): boolean {
+  const { _idle: idle, _pendingQueue: queue } = pool as { _idle?: unknown[]; _pendingQueue?: unknown[] };
+  return Array.isArray(idle) && Array.isArray(queue) && idle.length > queue.length;
+}
 
 /** One acquisition: credentials from the source, `connectOnce()`, refresh and retry once on an auth error. */
 function retryingConnect(
@@ -63,6 +76,7 @@ export function installRetry<P extends PgPoolLike>(pool: P, source: CredentialSo
   const original = pool.connect.bind(pool) as (cb?: ConnectCallback) => Promise<pg.PoolClient> | undefined;
   const from: SecretEndpointFields = { host: false, port: false, database: false };
   const connect = (cb?: ConnectCallback): Promise<pg.PoolClient> | undefined => {
+    if (idleClientFor(pool)) return original(cb);
     const p = retryingConnect(pool, source, () => original() as Promise<pg.PoolClient>, from);
     if (!cb) return p;
     settle(p, cb);
@@ -83,26 +97,27 @@ export class RetryingPool extends pg.Pool {
   readonly #from: SecretEndpointFields;
 
   constructor(source: CredentialSource | CredentialSourceOptions, config: RetryingPoolConfig = {}) {
-    const bad = FORBIDDEN.filter((k) => config !== null && typeof config === 'object' && k in config);
-    if (bad.length > 0) {
-      throw new ConfigurationError(
-        `@dbcreds/pg: ${bad.join(', ')} must not be set: user and password come from the secret ` +
-          '(and a connectionString would silently override them). Use host/port/database instead.',
-        { keys: bad },
-      );
-    }
-    const owns = !isCredentialSource(source);
-    const resolved = resolveCredentialSource(source);
-    super(config);
-    this.source = resolved;
-    this.#ownsSource = owns;
-    this.#from = endpointFieldsFromSecret(config);
+    checkOptions('pg', config, 'the pool config', {
+      forbidden: FORBIDDEN,
+      why: 'user and password come from the secret (and a connectionString would silently override them); use host/port/database',
+    });
+    const { closeSource, ...poolConfig } = config;
+    const adopted = adoptSource(source, closeSource);
+    super(poolConfig);
+    this.source = adopted.source;
+    this.#ownsSource = adopted.closeSource;
+    this.#from = endpointFieldsFromSecret(poolConfig);
     this.on('error', NOOP);
   }
 
   override connect(): Promise<pg.PoolClient>;
   override connect(callback: ConnectCallback): void;
   override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | undefined {
+    if (idleClientFor(this)) {
+      if (!callback) return super.connect();
+      super.connect(callback);
+      return undefined;
+    }
     const p = retryingConnect(this, this.source, () => super.connect(), this.#from);
     if (!callback) return p;
     settle(p, callback);

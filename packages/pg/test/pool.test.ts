@@ -82,6 +82,20 @@ describe('@dbcreds/pg', () => {
     source.close();
   });
 
+  it('closeSource: true closes a source it was given; closeSource: false keeps one it created', async () => {
+    // Prepare
+    const given = createCredentialSource({ secretId, client: tsm.client });
+    const closing = createPool(given, { database: serverFor('postgres').database, closeSource: true });
+    const keeping = createPool({ secretId, client: tsm.client }, { closeSource: false });
+    // Act
+    await Promise.all([closing.query('SELECT 1'), keeping.query('SELECT 1')]);
+    await Promise.all([closing.end(), keeping.end()]);
+    // Assess
+    await expect(given.get()).rejects.toThrow(/closed/);
+    await expect(keeping.source.get()).resolves.toMatchObject({ username: user.username });
+    keeping.source.close();
+  });
+
   it('the callback form delivers the auth error when credentials are wrong everywhere', async () => {
     const other = await admin.createUser({ prefix: 'pgcb' });
     const id = uniqueSecretName('pgcb');
@@ -90,6 +104,27 @@ describe('@dbcreds/pg', () => {
     const err = await new Promise<Error | undefined>((resolve) => pool.connect((e) => resolve(e)));
     expect(err, String(err)).toMatchObject({ code: '28P01' });
     await pool.end();
+  });
+
+  it('a checkout served by an idle client skips the source; a new physical connection reads it', async () => {
+    // Prepare: one physical connection, idle.
+    const source = createCredentialSource({ secretId, client: tsm.client });
+    const pool = createPool(source, { database: serverFor('postgres').database, max: 2 });
+    await pool.query('SELECT 1');
+    const gets = () => source.stats().hits + source.stats().misses;
+    const before = gets();
+    // Act: sequential checkouts (query and connect) reuse the idle client.
+    for (let i = 0; i < 10; i++) await pool.query('SELECT 1');
+    (await pool.connect()).release();
+    const afterReuse = gets();
+    // Two at once: the idle client, and one new connection.
+    await Promise.all([pool.query('SELECT pg_sleep(0.05)'), pool.query('SELECT pg_sleep(0.05)')]);
+    // Assess
+    expect(afterReuse).toBe(before);
+    expect(gets()).toBe(before + 1);
+    expect(pool.totalCount).toBe(2);
+    await pool.end();
+    source.close();
   });
 
   it('installRetry makes a plain pg.Pool recover after a rotation', async () => {

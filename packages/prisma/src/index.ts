@@ -1,10 +1,5 @@
-import {
-  ConfigurationError,
-  type CredentialSource,
-  type CredentialSourceOptions,
-  engineFamily,
-  resolveCredentialSource,
-} from '@dbcreds/core';
+import { ConfigurationError, type CredentialSource, type CredentialSourceOptions } from '@dbcreds/core';
+import { adoptSource, checkOptions, engineFamily, forbidKeys, presentKeys } from '@dbcreds/core/adapter';
 import type { SqlDriverAdapterFactory } from '@prisma/client/runtime/client';
 import { peer, RotatingMariaDbPool } from './mariadb-pool.js';
 import peerRequire from './require.cjs';
@@ -24,9 +19,14 @@ export interface RotatingPrismaOptions {
   pool?: Record<string, unknown>;
   /** Options for `PrismaPg` / `PrismaMariaDb` (e.g. `schema`, `useTextProtocol`); `disposeExternalPool` is always true. */
   driverAdapter?: Record<string, unknown>;
+  /**
+   * Close the source when Prisma disconnects (`$disconnect()`; a later query reconnects with a new source).
+   * Default: true when `source` was given as options (the adapter created it), false for a `CredentialSource`.
+   */
+  closeSource?: boolean;
 }
 
-const OPTION_KEYS = ['provider', 'host', 'port', 'database', 'pool', 'driverAdapter'];
+const OPTION_KEYS = ['provider', 'host', 'port', 'database', 'pool', 'driverAdapter', 'closeSource'];
 const CLIENT_KEYS = ['adapter', 'accelerateUrl', 'datasourceUrl', 'datasources', 'url', 'username', 'password'];
 const POOL_KEYS = ['user', 'username', 'password', 'connectionString', 'uri', 'url', 'host', 'port', 'database'];
 
@@ -39,23 +39,17 @@ export function withRotatingCredentials<T extends object>(
   source: CredentialSource | CredentialSourceOptions,
   options: RotatingPrismaOptions = {},
 ): T & { adapter: SqlDriverAdapterFactory } {
-  const bad = [
-    ...Object.keys(options).filter((k) => !OPTION_KEYS.includes(k)),
-    ...CLIENT_KEYS.filter((k) => (clientOptions as Record<string, unknown>)[k] !== undefined),
-    ...POOL_KEYS.filter((k) => options.pool?.[k] !== undefined).map((k) => `pool.${k}`),
-  ];
-  if (bad.length > 0) {
-    throw new ConfigurationError(
-      `Unsupported option(s) ${bad.join(', ')}: @dbcreds/prisma supplies the adapter, user and password come from ` +
-        'the secret, and host/port/database are set as top-level adapter options',
-      { keys: bad },
-    );
-  }
+  checkOptions('prisma', options, 'the adapter options', { allowed: OPTION_KEYS });
+  checkOptions('prisma', clientOptions, 'the PrismaClient options');
+  const why =
+    'the adapter is supplied here, user and password come from the secret, host/port/database are adapter options';
+  forbidKeys('prisma', presentKeys(clientOptions, CLIENT_KEYS), `must not be set: ${why}`);
+  checkOptions('prisma', options.pool ?? {}, 'pool', { forbidden: POOL_KEYS, why, prefix: 'pool.' });
   const provider = options.provider ?? defaultProvider();
   if (provider !== 'postgres' && provider !== 'mysql') {
-    throw new ConfigurationError(`provider must be 'postgres' or 'mysql'`, { keys: ['provider'] });
+    throw new ConfigurationError(`@dbcreds/prisma: provider must be 'postgres' or 'mysql'`, { keys: ['provider'] });
   }
-  const credentialSource = resolveCredentialSource(source);
+  let adopted = adoptSource(source, options.closeSource);
   const endpoint = { host: options.host, port: options.port, database: options.database };
   const driverAdapter = { ...options.driverAdapter, disposeExternalPool: true };
   const adapter: SqlDriverAdapterFactory = {
@@ -63,29 +57,47 @@ export function withRotatingCredentials<T extends object>(
     adapterName: '@dbcreds/prisma',
     // A fresh pool and Prisma adapter per connect(): `$disconnect()` ends the pool, a later query reconnects.
     async connect() {
-      const engine = (await credentialSource.get()).engine;
-      if (engine && engineFamily(engine) !== provider) {
-        throw new ConfigurationError(`The secret's engine '${engine}' does not match provider '${provider}'`, {
-          keys: ['provider'],
-        });
-      }
-      if (provider === 'mysql') {
-        const pool = new RotatingMariaDbPool(credentialSource, { ...endpoint, ...options.pool });
-        return new (peer('@prisma/adapter-mariadb').PrismaMariaDb)(pool, driverAdapter).connect();
-      }
-      const { PrismaPg } = peer('@prisma/adapter-pg');
-      const pool = peer('@dbcreds/pg').createPool(credentialSource, { ...endpoint, ...options.pool });
-      const factory = new PrismaPg(pool, driverAdapter);
-      if (factory.externalPool !== pool) {
-        await pool.end();
-        throw new ConfigurationError(
-          "@prisma/adapter-pg and @dbcreds/pg load different copies of 'pg' (the pool fails its instanceof check): dedupe pg",
-          { keys: ['provider'] },
-        );
-      }
-      return factory.connect();
+      const { source: credentialSource, closeSource } = adopted;
+      const adapter = await connectAdapter(credentialSource);
+      if (!closeSource) return adapter;
+      const dispose = adapter.dispose.bind(adapter);
+      adapter.dispose = async () => {
+        try {
+          await dispose();
+        } finally {
+          credentialSource.close();
+          adopted = adoptSource(source, options.closeSource); // a later connect() gets a fresh source
+        }
+      };
+      return adapter;
     },
   };
+  async function connectAdapter(credentialSource: CredentialSource) {
+    const engine = (await credentialSource.get()).engine;
+    if (engine && engineFamily(engine) !== provider) {
+      throw new ConfigurationError(
+        `@dbcreds/prisma: the secret's engine '${engine}' does not match provider '${provider}'`,
+        {
+          keys: ['provider'],
+        },
+      );
+    }
+    if (provider === 'mysql') {
+      const pool = new RotatingMariaDbPool(credentialSource, { ...endpoint, ...options.pool });
+      return new (peer('@prisma/adapter-mariadb').PrismaMariaDb)(pool, driverAdapter).connect();
+    }
+    const { PrismaPg } = peer('@prisma/adapter-pg');
+    const pool = peer('@dbcreds/pg').createPool(credentialSource, { ...endpoint, ...options.pool });
+    const factory = new PrismaPg(pool, driverAdapter);
+    if (factory.externalPool !== pool) {
+      await pool.end();
+      throw new ConfigurationError(
+        "@prisma/adapter-pg and @dbcreds/pg load different copies of 'pg' (the pool fails its instanceof check): dedupe pg",
+        { keys: ['provider'] },
+      );
+    }
+    return factory.connect();
+  }
   return { ...clientOptions, adapter };
 }
 

@@ -1,17 +1,8 @@
+import { ENGINE_NAMES, type EngineFamily, engineFamily as familyOf, parsePort } from '@dbcreds/core/adapter';
 import { SecretValueError } from './errors.js';
 import type { DbSecretValue } from './types.js';
 
-export type EngineFamily = 'mysql' | 'postgres';
-
-const FAMILIES: Record<string, EngineFamily> = {
-  mysql: 'mysql',
-  mariadb: 'mysql',
-  'aurora-mysql': 'mysql',
-  aurora: 'mysql',
-  postgres: 'postgres',
-  postgresql: 'postgres',
-  'aurora-postgresql': 'postgres',
-};
+export type { EngineFamily };
 
 /** Parses a secret string as a database secret; errors never quote the value. */
 export function parseDbSecret(
@@ -37,19 +28,19 @@ export function parseDbSecret(
     throw new SecretValueError(`${what} lacks a non-empty string "username"`, ctx);
   }
   if (typeof v.password !== 'string') throw new SecretValueError(`${what} lacks a string "password"`, ctx);
-  if (v.port !== undefined && !Number.isInteger(Number(v.port))) {
-    throw new SecretValueError(`${what} has a non-numeric "port"`, ctx);
-  }
+  // Core's port rule (the one the app side applies): a number or digits, 1..65535.
+  if (parsePort(v.port) === null)
+    throw new SecretValueError(`${what} has a "port" that is not an integer in 1..65535`, ctx);
   return v as DbSecretValue;
 }
 
-/** Maps the secret's `engine` to the driver family. */
+/** Maps the secret's `engine` to the driver family (core's engine table). */
 export function engineFamily(secret: DbSecretValue, secretId: string, step: string): EngineFamily {
-  const engine = typeof secret.engine === 'string' ? secret.engine.toLowerCase() : undefined;
-  const family = engine === undefined ? undefined : FAMILIES[engine];
+  const engine = typeof secret.engine === 'string' ? secret.engine : undefined;
+  const family = familyOf(engine);
   if (family === undefined) {
     throw new SecretValueError(
-      `secret "engine" must be one of ${Object.keys(FAMILIES).join(', ')} (got ${engine === undefined ? 'none' : JSON.stringify(engine)})`,
+      `secret "engine" must be one of ${ENGINE_NAMES.join(', ')} (got ${engine === undefined ? 'none' : JSON.stringify(engine)})`,
       { secretId, step },
     );
   }

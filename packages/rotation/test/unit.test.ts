@@ -100,6 +100,17 @@ describe('secret parsing', () => {
     expect(inspect(err)).not.toContain('hunter2');
     expect(() => parseDbSecret('{"password":"p"}', 'secret', 's', 'x')).toThrow(/username/);
   });
+
+  it("applies core's port rule (the app side's): digits or a number in 1..65535", () => {
+    for (const port of [5432, '3306', ' 5432 ']) {
+      expect(parseDbSecret(JSON.stringify({ username: 'u', password: 'p', port }), 'secret', 's', 'x').port).toBe(port);
+    }
+    for (const port of [0, 70000, '1e3', '5432x', 1.5, -1]) {
+      expect(() => parseDbSecret(JSON.stringify({ username: 'u', password: 'p', port }), 'secret', 's', 'x')).toThrow(
+        /port/,
+      );
+    }
+  });
 });
 
 describe('ScrubbedDriverError', () => {

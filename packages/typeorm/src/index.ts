@@ -1,10 +1,15 @@
 import { ConfigurationError, type CredentialSource, type CredentialSourceOptions } from '@dbcreds/core';
-import { loadPeer } from '@dbcreds/core/adapter';
+import { checkOptions, forbidKeys, loadPeer, presentKeys } from '@dbcreds/core/adapter';
 import type { DataSourceOptions } from 'typeorm';
 import peerRequire from './require.cjs';
 
-/** Reserved for future options; passing any key throws a `ConfigurationError`. */
-export type RotatingTypeOrmOptions = Record<string, never>;
+export interface RotatingTypeOrmOptions {
+  /**
+   * Close the source when the DataSource is destroyed (its pool ends). Default: true when `source` was given
+   * as options (each pool TypeORM builds then creates its own source), false for a `CredentialSource` passed in.
+   */
+  closeSource?: boolean;
+}
 
 // Optional peers: a MySQL app need not install pg (and the reverse), so each is loaded (with this
 // package's own require, synchronously: TypeORM builds its pool synchronously) for the engine configured.
@@ -29,62 +34,50 @@ export function withRotatingCredentials<T extends DataSourceOptions>(
   source: CredentialSource | CredentialSourceOptions,
   adapterOptions?: RotatingTypeOrmOptions,
 ): T {
-  const unknown = Object.keys(adapterOptions ?? {});
-  if (unknown.length > 0) {
-    throw new ConfigurationError(`Unknown @dbcreds/typeorm option(s): ${unknown.join(', ')}`, { keys: unknown });
-  }
-  if (options === null || typeof options !== 'object') {
-    throw new ConfigurationError('TypeORM options must be an object', { keys: ['options'] });
-  }
+  checkOptions('typeorm', adapterOptions ?? {}, 'the adapter options', { allowed: ['closeSource'] });
+  checkOptions('typeorm', options, 'the TypeORM options');
   const opts = options as unknown as Record<string, unknown>;
   if (!SUPPORTED_TYPES.includes(opts.type as string)) {
     throw new ConfigurationError(
-      `@dbcreds/typeorm supports type ${SUPPORTED_TYPES.map((t) => `'${t}'`).join(', ')}; got '${String(opts.type)}'`,
+      `@dbcreds/typeorm: type must be ${SUPPORTED_TYPES.map((t) => `'${t}'`).join(', ')}; got '${String(opts.type)}'`,
       { keys: ['type'] },
     );
   }
-  const credentialKeys = CREDENTIAL_KEYS.filter((k) => opts[k] !== undefined);
-  const extra = (opts.extra ?? {}) as Record<string, unknown>;
-  credentialKeys.push(...EXTRA_CREDENTIAL_KEYS.filter((k) => extra[k] !== undefined).map((k) => `extra.${k}`));
-  if (credentialKeys.length > 0) {
-    throw new ConfigurationError(
-      `Remove ${credentialKeys.join(', ')} from the TypeORM options: user and password come from the secret ` +
-        '(host, port and database may be set explicitly)',
-      { keys: credentialKeys },
-    );
-  }
-  const unsupported = UNSUPPORTED_KEYS.filter((k) => opts[k] !== undefined);
-  if (unsupported.length > 0) {
-    throw new ConfigurationError(
-      `@dbcreds/typeorm does not support the TypeORM option(s) ${unsupported.join(', ')} ` +
-        '(it supplies its own driver; for read replicas create one DataSource per endpoint and secret)',
-      { keys: unsupported },
-    );
-  }
+  forbidKeys(
+    'typeorm',
+    [...presentKeys(opts, CREDENTIAL_KEYS), ...presentKeys(opts.extra as object, EXTRA_CREDENTIAL_KEYS, 'extra.')],
+    'must not be set: user and password come from the secret (host, port and database may be set explicitly)',
+  );
+  forbidKeys(
+    'typeorm',
+    presentKeys(opts, UNSUPPORTED_KEYS),
+    'is not supported (it supplies its own driver; for read replicas create one DataSource per endpoint and secret)',
+  );
   // Source options go to the pool as they are: it creates the source and closes it on dataSource.destroy().
-  const driver = opts.type === 'postgres' ? pgDriver(source) : mysqlDriver(source);
+  const closeSource = adapterOptions?.closeSource;
+  const driver = opts.type === 'postgres' ? pgDriver(source, closeSource) : mysqlDriver(source, closeSource);
   return { ...options, driver };
 }
 
 /** `pg` with `Pool` replaced: TypeORM runs `new driver.Pool(config)`; the pool takes user/password from the secret. */
-function pgDriver(source: CredentialSource | CredentialSourceOptions): unknown {
+function pgDriver(source: CredentialSource | CredentialSourceOptions, closeSource: boolean | undefined): unknown {
   const pgModule = peer('pg');
   const { createPool } = peer('@dbcreds/pg');
   function Pool(config: Record<string, unknown>) {
-    return createPool(source, driverConfig(config, ['user', 'password', 'connectionString']));
+    return createPool(source, { ...driverConfig(config, ['user', 'password', 'connectionString']), closeSource });
   }
   // `native: undefined` keeps TypeORM from switching to pg-native (which would bypass the pool).
   return Object.create(pgModule, { Pool: { value: Pool }, native: { value: undefined } });
 }
 
 /** A copy of `mysql2` whose `createPool` returns a pool that takes user/password from the secret. */
-function mysqlDriver(source: CredentialSource | CredentialSourceOptions): unknown {
+function mysqlDriver(source: CredentialSource | CredentialSourceOptions, closeSource: boolean | undefined): unknown {
   const mysqlModule = peer('mysql2');
   const { createPool } = peer('@dbcreds/mysql2');
   return {
     ...mysqlModule,
     createPool: (config: Record<string, unknown>) =>
-      createPool(source, driverConfig(config, ['user', 'password', 'uri'])),
+      createPool(source, { ...driverConfig(config, ['user', 'password', 'uri']), closeSource }),
   };
 }
 

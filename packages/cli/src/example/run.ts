@@ -1,4 +1,5 @@
-import { type CredentialSource, createCredentialSource, engineFamily } from '@dbcreds/core';
+import { type CredentialSource, createCredentialSource } from '@dbcreds/core';
+import { engineFamily } from '@dbcreds/core/adapter';
 import { type LocalStack, startLocalStack } from '../stack/local-stack.js';
 import type { StackEngine } from '../stack/types.js';
 import { type NotesServer, type NotesStore, serveNotes } from './serve.js';

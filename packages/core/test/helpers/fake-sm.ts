@@ -76,9 +76,16 @@ export class FakeSecretsManager {
     return stage ? this.calls.filter((c) => c.VersionStage === stage).length : this.calls.length;
   }
 
-  readonly send = async (command: GetSecretValueCommand): Promise<GetSecretValueCommandOutput> => {
+  /** The `abortSignal` option of each call (core passes one per attempt). */
+  readonly signals: Array<AbortSignal | undefined> = [];
+
+  readonly send = async (
+    command: GetSecretValueCommand,
+    options?: { abortSignal?: AbortSignal },
+  ): Promise<GetSecretValueCommandOutput> => {
     const input = command.input;
     this.calls.push({ SecretId: input.SecretId, VersionStage: input.VersionStage });
+    this.signals.push(options?.abortSignal);
     if (this.gate) await this.gate;
     if (this.failures.length > 0) throw this.failures.shift();
     if (this.down !== undefined) throw this.down;
