@@ -41,6 +41,7 @@ const PACKAGES = [
   'typeorm',
   'mikro-orm',
   'prisma',
+  'sequelize',
   'rotation',
   'local-secrets-manager',
   'cli',

@@ -1,4 +1,4 @@
-import { type CredentialSource, engineFamily } from '@dbcreds/core';
+import type { CredentialSource } from '@dbcreds/core';
 import { withRotatingCredentials } from '@dbcreds/typeorm';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -15,7 +15,8 @@ import { Note } from './note.entity';
       inject: [CREDENTIAL_SOURCE],
       useFactory: async (source: CredentialSource) => {
         // host, port and database come from the secret unless given here; `type` follows its engine
-        const type = engineFamily((await source.get()).engine) ?? 'postgres';
+        const { engine = 'postgres' } = await source.get();
+        const type = engine.includes('postgres') ? 'postgres' : 'mysql';
         return withRotatingCredentials({ type, entities: [Note], poolSize: 10 }, source);
       },
     }),
