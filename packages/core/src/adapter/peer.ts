@@ -6,8 +6,8 @@ export type PeerRequire = (id: string) => unknown;
 /**
  * Loads an optional peer dependency synchronously, at the call that needs it: a MySQL app need
  * not install `pg`, nor a PostgreSQL app `mysql2`. `require` must be the adapter package's own
- * (`require` in its CommonJS build, `createRequire(import.meta.url)` in its ES module build):
- * with pnpm's strict layout a peer is visible from the adapter's folder, not from core's.
+ * (e.g. exported by a `src/require.cts`, which is CommonJS in both builds): with pnpm's strict
+ * layout a peer is visible from the adapter's folder, not from core's.
  * Throws a `ConfigurationError` naming the package (`keys`, default `[]`; `cause`: the loader's
  * error) when it is missing or fails to load.
  */
