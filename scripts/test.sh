@@ -18,6 +18,7 @@ step "vitest (projects unit + integration: all packages, examples, test bed, lat
 step "vitest knex 2.5" pnpm exec vitest run --config packages/knex/vitest.knex25.config.ts
 step "vitest mikro-orm 6" pnpm exec vitest run --config packages/mikro-orm/vitest.mikroorm6.config.ts
 step "vitest drizzle-orm 0.30 + kysely 0.27" pnpm exec vitest run --config test/matrix/query-builders/vitest.config.ts
+step "vitest sequelize 6.31" pnpm exec vitest run --config packages/sequelize/vitest.sequelize631.config.ts
 step "vitest typeorm 0.3" pnpm exec vitest run --config packages/typeorm/vitest.typeorm03.config.ts
 # The packed tarballs as users install them: require + import, types (node10/node16/bundler), README snippets.
 step "packaging (pnpm pack → npm install → CommonJS + ESM projects)" node scripts/packaging/run.js
