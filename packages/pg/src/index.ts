@@ -94,13 +94,8 @@ function settle(p: Promise<pg.PoolClient>, cb: ConnectCallback): void {
 export function installRetry<P extends PgPoolLike>(pool: P, source: CredentialSource): P {
   const original = pool.connect.bind(pool) as (cb?: ConnectCallback) => Promise<pg.PoolClient> | undefined;
   const from: SecretEndpointFields = { host: false, port: false, database: false };
-  const connect = (cb?: ConnectCallback): Promise<pg.PoolClient> | undefined => {
-    const max = (pool.options as { max?: number }).max ?? 10;
-    const p = checkout(pool, source, (done) => original(done), from, max);
-    if (!cb) return p;
-    settle(p, cb);
-    return undefined;
-  };
+  const connect = (cb?: ConnectCallback): Promise<pg.PoolClient> | undefined =>
+    connectWith(pool, source, (done) => original(done), from, (pool.options as { max?: number }).max ?? 10, cb);
   Object.defineProperty(pool, 'connect', { value: connect, writable: true, configurable: true });
   return pool;
 }
@@ -142,6 +137,34 @@ function checkout(
       })
     : full();
   return p.then((client) => client.removeListener('error', HANDOVER_GUARD) as pg.PoolClient);
+}
+
+/**
+ * `connect(cb?)` of both pool shapes. The callback form with an idle client for it (what `pool.query`
+ * uses) passes pg-pool's callback through after a synchronous liveness check: no promise on the query
+ * path, and no guard needed (the caller attaches its listeners in that callback). Everything else:
+ * `checkout`.
+ */
+function connectWith(
+  pool: PgPoolLike,
+  source: CredentialSource,
+  connectOnce: (cb: ConnectCallback) => void,
+  from: SecretEndpointFields,
+  max: number,
+  cb: ConnectCallback | undefined,
+): Promise<pg.PoolClient> | undefined {
+  if (cb && idleClientFor(pool)) {
+    connectOnce((err, client, done) => {
+      if (err || !client || isLive(client)) return cb(err, client, done);
+      client.release(new Error('connection ended while idle'));
+      settle(checkout(pool, source, connectOnce, from, max), cb);
+    });
+    return undefined;
+  }
+  const p = checkout(pool, source, connectOnce, from, max);
+  if (!cb) return p;
+  settle(p, cb);
+  return undefined;
 }
 
 /**
@@ -196,10 +219,7 @@ export class RetryingPool extends pg.Pool {
   override connect(): Promise<pg.PoolClient>;
   override connect(callback: ConnectCallback): void;
   override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | undefined {
-    const p = checkout(this, this.source, (done) => super.connect(done), this.#from, this.options.max ?? 10);
-    if (!callback) return p;
-    settle(p, callback);
-    return undefined;
+    return connectWith(this, this.source, (done) => super.connect(done), this.#from, this.options.max ?? 10, callback);
   }
 
   override end(): Promise<void>;
