@@ -4,12 +4,14 @@
  *   drill      the rotation drill against dbcreds' peers (drill.ts; also `npm run drill`)
  *   fleet      K processes with their own pools against one Secrets Manager (fleet.ts)
  *   core       source.get() cache-hit micro-benchmark (core-get.ts)
+ *   cost       Secrets Manager cost of a fleet, from the newest drill result (cost.ts)
  */
 const SCRIPTS: Record<string, string> = {
   overhead: './overhead.ts',
   drill: './drill.ts',
   fleet: './fleet.ts',
   core: './core-get.ts',
+  cost: './cost.ts',
 };
 
 const name = process.argv[2];

@@ -5,18 +5,24 @@
  * calls (total, per process), failed queries, and a per-second histogram of the calls: how the TTL's
  * jitter spreads the refreshes. `--help` lists the flags.
  */
-import { type ChildProcess, execFileSync, fork } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
+import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { type LocalSecretsManager, startLocalSecretsManager } from '@dbcreds/local-secrets-manager';
+import { exitOnSignals, int, writeReport } from './cli.js';
 import { DEFAULT_DRILL_OPTIONS, drillClient, readCurrent, registerRotator, rotate } from './drill-run.js';
-import { createDrillAdmin, type DrillEngine, type StartedServer, startPostgres, useMariaDb } from './drill-servers.js';
+import {
+  createDrillAdmin,
+  type DrillEngine,
+  rdsSecretValue,
+  type StartedServer,
+  startPostgres,
+  useMariaDb,
+} from './drill-servers.js';
 import type { FleetWorkerConfig, FleetWorkerResult, ParentMessage, WorkerMessage } from './fleet-worker.js';
 
 export interface FleetOptions {
@@ -66,6 +72,8 @@ const HELP = `Usage: npm run bench -- fleet [flags]
 
 export interface FleetResult {
   processes: number;
+  /** Processes that died before reporting (an uncaught error: a crash in production). */
+  crashed: number;
   durationMs: number;
   queriesOk: number;
   queriesFailed: number;
@@ -130,14 +138,7 @@ async function runFleet(
     await client.send(
       new CreateSecretCommand({
         Name: secretId,
-        SecretString: JSON.stringify({
-          engine: server.engine,
-          host: server.host,
-          port: server.port,
-          username: user.username,
-          password: user.password,
-          dbname: server.database,
-        }),
+        SecretString: JSON.stringify(rdsSecretValue(server, user)),
       }),
     );
     registerRotator(sm, lambdaArn, client, { strategy: 'single-user', windowMs: o.windowMs }, () => {});
@@ -160,8 +161,8 @@ async function runFleet(
       children.push(fork(WORKER, [JSON.stringify(cfg)], { execArgv: process.execArgv, stdio: 'inherit' }));
     }
     await Promise.all(children.map((c) => waitFor(c, 'ready')));
-    const results = Promise.all(children.map((c) => waitFor(c, 'result')));
-    results.catch(() => {}); // awaited below
+    // A process that dies (an uncaught error) is counted, not fatal to the run.
+    const results = Promise.all(children.map((c) => waitFor(c, 'result').catch(() => undefined)));
     const t0 = Date.now();
     for (const c of children) c.send({ type: 'start' } satisfies ParentMessage);
     const rotationsAtMs: number[] = [];
@@ -187,10 +188,12 @@ async function runFleet(
     if (wait > 0) await sleep(wait);
     const durationMs = Date.now() - t0;
     for (const c of children) c.send({ type: 'stop' } satisfies ParentMessage);
-    const rs = (await results).map((m) => (m as { result: FleetWorkerResult }).result);
+    const messages = await results;
+    const rs = messages.flatMap((m) => (m ? [(m as { result: FleetWorkerResult }).result] : []));
     const perProcess = rs.map((r) => r.getSecretValueAt.length);
     return {
       processes: k,
+      crashed: k - rs.length,
       durationMs,
       queriesOk: rs.reduce((a, r) => a + r.ok, 0),
       queriesFailed: rs.reduce((a, r) => a + r.failed, 0),
@@ -217,6 +220,7 @@ async function runFleet(
 export function formatFleet(results: FleetResult[], o: FleetOptions): string {
   const head = [
     'processes',
+    'crashed',
     'ok',
     'failed',
     'GetSecretValue',
@@ -234,6 +238,7 @@ export function formatFleet(results: FleetResult[], o: FleetOptions): string {
     lines.push(
       `| ${[
         r.processes,
+        r.crashed,
         r.queriesOk,
         r.queriesFailed,
         r.getSecretValue,
@@ -249,13 +254,6 @@ export function formatFleet(results: FleetResult[], o: FleetOptions): string {
       `  (rotations at ${r.rotationsAtMs.map((t) => `${Math.floor(t / 1000)} s`).join(', ')})`,
   );
   return `${lines.join('\n')}\n\n${hist.join('\n')}`;
-}
-
-function int(name: string, v: string | undefined, fallback: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got ${v}`);
-  return n;
 }
 
 async function main(): Promise<void> {
@@ -289,7 +287,7 @@ async function main(): Promise<void> {
   const engine = (v.engine ?? DEFAULTS.engine) as DrillEngine;
   if (engine !== 'postgres' && engine !== 'mysql') throw new Error('--engine must be postgres or mysql');
   const o: FleetOptions = {
-    sizes: v.sizes ? v.sizes.split(',').map((s) => int('sizes', s, 1)) : DEFAULTS.sizes,
+    sizes: v.sizes ? v.sizes.split(',').map((s) => int('sizes', s, 1, 1)) : DEFAULTS.sizes,
     engine,
     rotations: int('rotations', v.rotations, DEFAULTS.rotations),
     intervalMs: int('interval-ms', v['interval-ms'], DEFAULTS.intervalMs),
@@ -301,12 +299,7 @@ async function main(): Promise<void> {
     thinkMs: int('think-ms', v['think-ms'], DEFAULTS.thinkMs),
     windowMs: int('window-ms', v['window-ms'], DEFAULTS.windowMs),
   };
-  for (const [signal, code] of [
-    ['SIGINT', 130],
-    ['SIGTERM', 143],
-  ] as const) {
-    process.once(signal, () => process.exit(code));
-  }
+  exitOnSignals();
   const started = Date.now();
   console.log(
     `fleet: ${o.sizes.join(', ')} processes × ${o.workers} loops (pool ${o.poolMax}, idle timeout ${o.idleTimeoutMs} ms), ` +
@@ -323,7 +316,9 @@ async function main(): Promise<void> {
       console.log(`  ${k} process(es)`);
       const r = await runFleet(sm, server, o, k, (l) => console.log(l));
       results.push(r);
-      console.log(`    ok ${r.queriesOk}, failed ${r.queriesFailed}, GetSecretValue ${r.getSecretValue}`);
+      console.log(
+        `    ok ${r.queriesOk}, failed ${r.queriesFailed}, GetSecretValue ${r.getSecretValue}, crashed ${r.crashed}`,
+      );
       for (const s of r.errorSamples) console.log(`      ${s}`);
     }
   } finally {
@@ -344,25 +339,7 @@ async function main(): Promise<void> {
     }
   }
   if (values['no-write']) return;
-  const here = dirname(fileURLToPath(import.meta.url));
-  const out = v.out ?? join(here, 'results', `fleet-${new Date().toISOString().slice(0, 10)}.json`);
-  let commit = 'unknown';
-  try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: here, encoding: 'utf8' }).trim();
-  } catch {
-    // not a git checkout
-  }
-  const report = {
-    date: new Date().toISOString(),
-    commit,
-    machine: { cpus: cpus().length, node: process.version },
-    totalSeconds: seconds,
-    options: o,
-    results,
-  };
-  await mkdir(dirname(out), { recursive: true });
-  await writeFile(out, `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`wrote ${out}`);
+  await writeReport('fleet', v.out, { totalSeconds: seconds, options: o, results });
 }
 
 await main();
