@@ -1,6 +1,6 @@
 import { type Admin, serverFor } from '@dbcreds/testbed';
 import * as typeorm from 'typeorm';
-import { EntitySchema } from 'typeorm';
+import { type DataSource, type EntityManager, EntitySchema } from 'typeorm';
 
 /** A view returning the connection's current user: repository calls prove which login a pooled connection used. */
 export const Whoami = new EntitySchema<{ u: string }>({
@@ -51,3 +51,22 @@ export async function createSchema(admin: Admin): Promise<void> {
 
 /** The TypeORM line under test: '0.3' (vitest.typeorm03.config.ts) or '1' (default). */
 export const TYPEORM_LINE = typeof (typeorm as Record<string, unknown>).createConnection === 'function' ? '0.3' : '1';
+
+/** BEGIN … COMMIT on a QueryRunner (the master with replication); rolls back on error. */
+export async function inTransaction(
+  dataSource: DataSource,
+  body: (manager: EntityManager) => Promise<void>,
+): Promise<void> {
+  const runner = dataSource.createQueryRunner();
+  try {
+    await runner.connect();
+    await runner.startTransaction();
+    await body(runner.manager);
+    await runner.commitTransaction();
+  } catch (err) {
+    if (runner.isTransactionActive) await runner.rollbackTransaction();
+    throw err;
+  } finally {
+    await runner.release();
+  }
+}
