@@ -41,12 +41,19 @@ const DDL = {
   ],
 };
 
-/** Creates the test schema (idempotent; test files run in parallel, so one concurrent-DDL failure is retried). */
+/**
+ * Creates the test schema (idempotent). Test files run in parallel: on PostgreSQL the DDL runs as one
+ * transaction under an advisory lock (concurrent `CREATE TABLE IF NOT EXISTS … SERIAL` can fail, or leave
+ * the loser without the `_id_seq` it grants on); on MariaDB one concurrent-DDL failure is retried.
+ */
 export async function createSchema(admin: Admin): Promise<void> {
-  const params = admin.engine === 'mysql' ? [serverFor('mysql').database] : [];
-  for (const sql of DDL[admin.engine]) {
-    await admin.exec(sql, params).catch(() => admin.exec(sql, params));
+  if (admin.engine === 'postgres') {
+    // One simple-protocol query (no parameters): several statements, one session.
+    await admin.exec(['BEGIN', 'SELECT pg_advisory_xact_lock(726874)', ...DDL.postgres, 'COMMIT'].join(';\n'));
+    return;
   }
+  const params = [serverFor('mysql').database];
+  for (const sql of DDL.mysql) await admin.exec(sql, params).catch(() => admin.exec(sql, params));
 }
 
 /** The TypeORM line under test: '0.3' (vitest.typeorm03.config.ts) or '1' (default). */
