@@ -247,16 +247,8 @@ class Source implements CredentialSource {
       }
       const cur = (await this.#fetch('AWSCURRENT', false))!;
       if (cur.versionId !== rejected.versionId) {
-        if (rejected.stage === 'AWSPENDING') {
-          // The fallback itself was rejected (pending created but never set on the server): back to AWSCURRENT.
-          this.#s.fallbacks++;
-          this.#emitter.emit('fallback', {
-            secretId: this.secretId,
-            rejectedVersionId: rejected.versionId,
-            versionId: cur.versionId,
-            stage: 'AWSCURRENT',
-          });
-        }
+        // The fallback itself was rejected (pending created but never set on the server): back to AWSCURRENT.
+        if (rejected.stage === 'AWSPENDING') this.#fellBack(rejected, cur);
         return this.#install(cur, 'refresh', undefined);
       }
       // Rotation window: AWSCURRENT is the rejected version (still, or again: a fallback version that has
@@ -264,13 +256,7 @@ class Source implements CredentialSource {
       // the server (setSecret runs before finishSecret), so try AWSPENDING.
       const pending = await this.#fetch('AWSPENDING', true);
       if (pending !== undefined && pending.versionId !== rejected.versionId) {
-        this.#s.fallbacks++;
-        this.#emitter.emit('fallback', {
-          secretId: this.secretId,
-          rejectedVersionId: rejected.versionId,
-          versionId: pending.versionId,
-          stage: 'AWSPENDING',
-        });
+        this.#fellBack(rejected, pending);
         this.#o.logger?.info?.('dbcreds: AWSCURRENT rejected, using AWSPENDING', {
           secretId: this.secretId,
           rejectedVersionId: rejected.versionId,
@@ -283,6 +269,17 @@ class Source implements CredentialSource {
     } catch (err) {
       return this.#onFetchFailure(err, false);
     }
+  }
+
+  /** Counts and announces a rotation-window fallback from `rejected` to `to` (its stage: where we fell back to). */
+  #fellBack(rejected: DbCredentials, to: Credentials): void {
+    this.#s.fallbacks++;
+    this.#emitter.emit('fallback', {
+      secretId: this.secretId,
+      rejectedVersionId: rejected.versionId,
+      versionId: to.versionId,
+      stage: to.stage,
+    });
   }
 
   #markFruitless(): void {

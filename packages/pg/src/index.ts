@@ -4,13 +4,8 @@
  * that pg-pool serves with an idle, already authenticated client skips all of that.
  */
 import type { CredentialSource, CredentialSourceOptions } from '@dbcreds/core';
-import {
-  adoptSource,
-  applyCredentials,
-  checkOptions,
-  endpointFieldsFromSecret,
-  type SecretEndpointFields,
-} from '@dbcreds/core/adapter';
+import { adoptSource, applyCredentials, checkOptions, endpointFieldsFromSecret } from '@dbcreds/core/adapter';
+import type { SecretEndpointFields } from '@dbcreds/core/adapter';
 import pg from 'pg';
 
 /** pg.PoolConfig without the keys that would override the secret, plus `closeSource`. */

@@ -1,17 +1,11 @@
 import { runConformanceSuite } from '@dbcreds/testbed';
-import { createPool } from '../src/index.js';
+import { conformancePool } from './conformance-pool.js';
 
 runConformanceSuite({
   name: '@dbcreds/pg',
   engines: ['postgres'],
   async create(ctx) {
-    const pool = createPool(ctx.source, {
-      host: ctx.host,
-      port: ctx.port,
-      database: ctx.database,
-      max: ctx.maxConnections,
-      idleTimeoutMillis: ctx.idleTimeoutMs,
-    });
+    const pool = conformancePool(ctx);
     const currentUser = async (q: { query: typeof pool.query }) =>
       ((await q.query('SELECT current_user AS u')) as { rows: Array<{ u: string }> }).rows[0]!.u;
     return {
