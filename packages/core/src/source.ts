@@ -264,6 +264,12 @@ class Source implements CredentialSource {
         });
         return this.#install(pending, 'refresh', rejected.versionId);
       }
+      if (pending === undefined) {
+        // No AWSPENDING: no rotation in progress, or finishSecret ran between the two reads (the label
+        // moved on and AWSCURRENT is the new version now). One more read tells them apart.
+        const now = (await this.#fetch('AWSCURRENT', false))!;
+        if (now.versionId !== rejected.versionId) return this.#install(now, 'refresh', undefined);
+      }
       this.#markFruitless();
       return this.#install(cur, 'refresh', undefined);
     } catch (err) {
