@@ -53,12 +53,13 @@ export async function fetchSecret(
   ctx: FetchContext,
   stage: VersionStage,
   optional: boolean,
+  refreshNow = false,
 ): Promise<Credentials | undefined> {
   const { maxAttempts, baseDelayMs, maxDelayMs } = ctx.retry;
   for (let attempt = 1; ; attempt++) {
     let out: GetSecretValueCommandOutput;
     try {
-      out = await sendOnce(ctx, new GetSecretValueCommand({ SecretId: ctx.secretId, VersionStage: stage }));
+      out = await sendOnce(ctx, new GetSecretValueCommand({ SecretId: ctx.secretId, VersionStage: stage }), refreshNow);
     } catch (err) {
       if (ctx.closed.aborted) throw ctx.closed.reason;
       if (isNamed(err, 'ResourceNotFoundException')) {
@@ -72,7 +73,8 @@ export async function fetchSecret(
     }
     if (typeof out.SecretString === 'string') {
       if (!out.VersionId) throw new SecretFormatError(ctx.secretId, 'GetSecretValue returned no VersionId');
-      return parseDbSecret(ctx.secretId, out.SecretString, { versionId: out.VersionId, stage });
+      const createdAt = out.CreatedDate instanceof Date ? out.CreatedDate.getTime() : undefined;
+      return parseDbSecret(ctx.secretId, out.SecretString, { versionId: out.VersionId, stage, createdAt });
     }
     if (optional && out.SecretBinary === undefined) return undefined;
     throw new SecretFormatError(
@@ -86,11 +88,15 @@ export async function fetchSecret(
 }
 
 /**
- * One attempt. The client gets `{ abortSignal }` (the AWS SDK cancels the HTTP request with it); the
+ * One attempt. The client gets `{ abortSignal }` (and `refreshNow` for the agent) (the AWS SDK cancels the HTTP request with it); the
  * attempt also settles by itself on timeout or close(), so a client that ignores the signal, or a
  * request that never answers, cannot hold the caller.
  */
-function sendOnce(ctx: FetchContext, command: GetSecretValueCommand): Promise<GetSecretValueCommandOutput> {
+function sendOnce(
+  ctx: FetchContext,
+  command: GetSecretValueCommand,
+  refreshNow: boolean,
+): Promise<GetSecretValueCommandOutput> {
   if (ctx.closed.aborted) return Promise.reject(ctx.closed.reason);
   ctx.onAttempt();
   const ac = new AbortController();
@@ -117,7 +123,8 @@ function sendOnce(ctx: FetchContext, command: GetSecretValueCommand): Promise<Ge
     }
     let sent: Promise<GetSecretValueCommandOutput>;
     try {
-      sent = ctx.client.send(command, { abortSignal: ac.signal });
+      // `refreshNow` is only ever set for the agent client (agent.ts), which reads it.
+      sent = ctx.client.send(command, refreshNow ? { abortSignal: ac.signal, refreshNow } : { abortSignal: ac.signal });
     } catch (err) {
       sent = Promise.reject(err);
     }

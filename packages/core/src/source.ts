@@ -1,4 +1,5 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { AgentClient } from './agent.js';
 import { runWithAuthRetry } from './auth-retry.js';
 import { type Credentials, sameVersion } from './credentials.js';
 import { SafeEmitter } from './emitter.js';
@@ -36,7 +37,7 @@ class Source implements CredentialSource {
   readonly [SOURCE_BRAND] = true;
   readonly #o: ResolvedOptions;
   readonly #client: SecretsManagerLike;
-  readonly #ownedClient: SecretsManagerClient | undefined;
+  readonly #ownedClient: { destroy(): void } | undefined;
   readonly #emitter: SafeEmitter;
   /** Aborted by close(): cancels backoff waits and in-flight GetSecretValue calls. */
   readonly #closing = new AbortController();
@@ -50,11 +51,16 @@ class Source implements CredentialSource {
   #consecutiveFailures = 0;
   #nextAttemptAt = Number.NEGATIVE_INFINITY;
   #lastError: Error | undefined;
+  /** Agent backend: last read with refreshNow=true (rate-limited like fruitless refreshes). */
+  #lastForcedAt = Number.NEGATIVE_INFINITY;
+  /** Versions this source moved away from (bounded): an agent's cache may still hold them. */
+  readonly #superseded = new Set<string>();
   #s = {
     hits: 0,
     misses: 0,
     fetches: 0,
     refreshes: 0,
+    forcedRefreshes: 0,
     rateLimited: 0,
     fallbacks: 0,
     errors: 0,
@@ -67,10 +73,15 @@ class Source implements CredentialSource {
     this.secretId = this.#o.secretId;
     if (this.#o.client) {
       this.#client = this.#o.client;
+    } else if (this.#o.agent) {
+      const agent = new AgentClient(this.#o.agent);
+      this.#ownedClient = agent;
+      this.#client = agent;
     } else {
       // Core owns retries (one policy for every client); the SDK's own retries would multiply them.
-      this.#ownedClient = new SecretsManagerClient({ maxAttempts: 1, ...this.#o.clientConfig });
-      this.#client = this.#ownedClient;
+      const client = new SecretsManagerClient({ maxAttempts: 1, ...this.#o.clientConfig });
+      this.#ownedClient = client;
+      this.#client = client;
     }
     this.#emitter = new SafeEmitter(this.#o.logger);
     this.#fetchCtx = {
@@ -229,60 +240,118 @@ class Source implements CredentialSource {
       if (e?.fallbackFrom !== undefined && cur.versionId === e.fallbackFrom) {
         return this.#install(e.creds, reason, e.fallbackFrom);
       }
+      // Agent: its cached AWSCURRENT may be older than what this source already moved to.
+      if (this.#o.agent && e !== undefined && cur.versionId !== e.creds.versionId && !this.#isForward(cur, e.creds)) {
+        return this.#install(e.creds, reason, e.fallbackFrom);
+      }
       return this.#install(cur, reason, undefined);
     } catch (err) {
       return this.#onFetchFailure(err, background);
     }
   }
 
-  /** refresh(rejected): read the configured stage; apply the rotation-window fallback. */
+  /**
+   * refresh(rejected): read the configured stage; apply the rotation-window fallback. Agent backend:
+   * first through the agent's cache (another process on the host may already have read the new
+   * AWSCURRENT or AWSPENDING); only when the cached reads hold nothing newer than the rejected version,
+   * once more with refreshNow=true, at most once per minRefreshIntervalMs.
+   */
   async #refreshFlight(rejected: DbCredentials | undefined): Promise<DbCredentials> {
     try {
       const stage = this.#o.versionStage;
       if (rejected === undefined || stage !== 'AWSCURRENT') {
-        const cur = (await this.#fetch(stage, false))!;
+        const cur = (await this.#fetch(stage, false, this.#takeForced()))!;
         const known = rejected ?? this.#entry?.creds;
         if (known !== undefined && cur.versionId === known.versionId) this.#markFruitless();
         return this.#install(cur, 'refresh', undefined);
       }
-      const cur = (await this.#fetch('AWSCURRENT', false))!;
-      if (cur.versionId !== rejected.versionId) {
-        if (rejected.stage === 'AWSPENDING') {
-          // The fallback itself was rejected (pending created but never set on the server): back to AWSCURRENT.
-          this.#s.fallbacks++;
-          this.#emitter.emit('fallback', {
-            secretId: this.secretId,
-            rejectedVersionId: rejected.versionId,
-            versionId: cur.versionId,
-            stage: 'AWSCURRENT',
-          });
-        }
-        return this.#install(cur, 'refresh', undefined);
-      }
-      // Rotation window: AWSCURRENT is the rejected version (still, or again: a fallback version that has
-      // since been promoted and is now being rotated away from). The new password may already be set on
-      // the server (setSecret runs before finishSecret), so try AWSPENDING.
-      const pending = await this.#fetch('AWSPENDING', true);
-      if (pending !== undefined && pending.versionId !== rejected.versionId) {
-        this.#s.fallbacks++;
-        this.#emitter.emit('fallback', {
-          secretId: this.secretId,
-          rejectedVersionId: rejected.versionId,
-          versionId: pending.versionId,
-          stage: 'AWSPENDING',
-        });
-        this.#o.logger?.info?.('dbcreds: AWSCURRENT rejected, using AWSPENDING', {
-          secretId: this.secretId,
-          rejectedVersionId: rejected.versionId,
-          versionId: pending.versionId,
-        });
-        return this.#install(pending, 'refresh', rejected.versionId);
+      const viaCache = this.#o.agent !== undefined;
+      const first = await this.#replacementFor(rejected, false, false);
+      if (first.found) return first.found;
+      let cur = first.cur;
+      if (viaCache && this.#takeForced()) {
+        // A not-found AWSPENDING is never cached by the agent: that answer was already fresh.
+        const forced = await this.#replacementFor(rejected, true, first.pendingAbsent);
+        if (forced.found) return forced.found;
+        cur = forced.cur;
       }
       this.#markFruitless();
+      // Agent: a stale cached AWSCURRENT older than the rejected version is not installed either.
+      const e = this.#entry;
+      if (viaCache && e !== undefined && cur.versionId !== rejected.versionId) {
+        return this.#install(e.creds, 'refresh', e.fallbackFrom);
+      }
       return this.#install(cur, 'refresh', undefined);
     } catch (err) {
       return this.#onFetchFailure(err, false);
     }
+  }
+
+  /**
+   * AWSCURRENT, then AWSPENDING: the first usable version other than `rejected`, installed. `refreshNow`
+   * (agent): authoritative reads. `skipPending`: AWSPENDING is known to be absent.
+   */
+  async #replacementFor(
+    rejected: DbCredentials,
+    refreshNow: boolean,
+    skipPending: boolean,
+  ): Promise<{ found?: Credentials; cur: Credentials; pendingAbsent: boolean }> {
+    const cur = (await this.#fetch('AWSCURRENT', false, refreshNow))!;
+    if (this.#usable(cur, rejected, refreshNow)) {
+      if (rejected.stage === 'AWSPENDING') {
+        // The fallback itself was rejected (pending created but never set on the server): back to AWSCURRENT.
+        this.#s.fallbacks++;
+        this.#emitter.emit('fallback', {
+          secretId: this.secretId,
+          rejectedVersionId: rejected.versionId,
+          versionId: cur.versionId,
+          stage: 'AWSCURRENT',
+        });
+      }
+      return { found: this.#install(cur, 'refresh', undefined), cur, pendingAbsent: false };
+    }
+    if (skipPending) return { cur, pendingAbsent: true };
+    // Rotation window: AWSCURRENT is the rejected version (still, or again: a fallback version that has
+    // since been promoted and is now being rotated away from). The new password may already be set on
+    // the server (setSecret runs before finishSecret), so try AWSPENDING.
+    const pending = await this.#fetch('AWSPENDING', true, refreshNow);
+    if (pending !== undefined && this.#usable(pending, rejected, refreshNow)) {
+      this.#s.fallbacks++;
+      this.#emitter.emit('fallback', {
+        secretId: this.secretId,
+        rejectedVersionId: rejected.versionId,
+        versionId: pending.versionId,
+        stage: 'AWSPENDING',
+      });
+      this.#o.logger?.info?.('dbcreds: AWSCURRENT rejected, using AWSPENDING', {
+        secretId: this.secretId,
+        rejectedVersionId: rejected.versionId,
+        versionId: pending.versionId,
+      });
+      return { found: this.#install(pending, 'refresh', rejected.versionId), cur, pendingAbsent: false };
+    }
+    return { cur, pendingAbsent: pending === undefined };
+  }
+
+  /** A version other than the rejected one; read through the agent's cache, also not older than it. */
+  #usable(c: Credentials, rejected: DbCredentials, authoritative: boolean): boolean {
+    if (c.versionId === rejected.versionId) return false;
+    return authoritative || this.#o.agent === undefined || this.#isForward(c, rejected);
+  }
+
+  /** Not a version this source moved away from, and not created before `ref` (when both dates are known). */
+  #isForward(c: Credentials, ref: DbCredentials): boolean {
+    if (this.#superseded.has(c.versionId)) return false;
+    return c.createdAt === undefined || ref.createdAt === undefined || c.createdAt >= ref.createdAt;
+  }
+
+  /** Agent backend with refreshNow enabled and none within minRefreshIntervalMs: takes the slot. */
+  #takeForced(): boolean {
+    if (!this.#o.agent?.refreshNow) return false;
+    const now = this.#o.clock.now();
+    if (now - this.#lastForcedAt < this.#o.minRefreshIntervalMs) return false;
+    this.#lastForcedAt = now;
+    return true;
   }
 
   #markFruitless(): void {
@@ -310,6 +379,9 @@ class Source implements CredentialSource {
     const changed = prev !== undefined && prev.versionId !== creds.versionId;
     if (changed) {
       this.#s.rotations++;
+      this.#superseded.delete(creds.versionId);
+      this.#superseded.add(prev.versionId);
+      if (this.#superseded.size > MAX_SUPERSEDED) this.#superseded.delete(this.#superseded.values().next().value!);
       this.#emitter.emit('rotated', {
         secretId: this.secretId,
         previousVersionId: prev.versionId,
@@ -396,10 +468,14 @@ class Source implements CredentialSource {
     );
   }
 
-  #fetch(stage: VersionStage, optional: boolean): Promise<Credentials | undefined> {
-    return fetchSecret(this.#fetchCtx, stage, optional);
+  #fetch(stage: VersionStage, optional: boolean, refreshNow = false): Promise<Credentials | undefined> {
+    if (refreshNow) this.#s.forcedRefreshes++;
+    return fetchSecret(this.#fetchCtx, stage, optional, refreshNow);
   }
 }
+
+/** Bound of the superseded-version memory (a few rotations back is all an agent's cache can hold). */
+const MAX_SUPERSEDED = 16;
 
 function causeName(err: unknown): string | undefined {
   return err instanceof Error ? err.name : undefined;

@@ -1,3 +1,4 @@
+import type { LocalAgentOptions } from './agent.js';
 import { startLocalSecretsManager } from './server.js';
 import type { LocalSecretsManager, LocalSecretsManagerOptions } from './types.js';
 
@@ -14,6 +15,10 @@ Options:
   --account-id <12 digits>            account used in ARNs (default 000000000000)
   --rotation-mode <sync|async>        RotateSecret waits for the steps (sync, default) or not
   --allow-short-rotation-intervals    accept rate(10 seconds), rate(1 minutes)... (demos only)
+  --agent-port <n>                    also serve a Secrets Manager Agent-compatible endpoint on this port
+                                      (the agent's default is 2773; 0 = a free port)
+  --agent-token <token>               its SSRF token (X-Aws-Parameters-Secrets-Token; default: random, printed)
+  --agent-ttl <seconds>               its cache TTL (default 300, like the agent's ttl_seconds)
   --help                              print this help
 
 Prints the endpoint URL (e.g. http://127.0.0.1:4566) on one line when ready; stops on SIGINT/SIGTERM.
@@ -104,6 +109,23 @@ export function parseCliArgs(argv: readonly string[]): LocalSecretsManagerOption
         opts.rotationMode = raw;
         break;
       }
+      case '--agent-port': {
+        const raw = value();
+        if (!/^\d+$/.test(raw) || Number(raw) > 65_535)
+          throw new UsageError(`--agent-port must be 0-65535, got "${raw}"`);
+        opts.agent = { ...agentOpts(opts), port: Number(raw) };
+        break;
+      }
+      case '--agent-token':
+        opts.agent = { ...agentOpts(opts), token: value() };
+        break;
+      case '--agent-ttl': {
+        const raw = value();
+        if (!/^\d+$/.test(raw) || Number(raw) > 3600)
+          throw new UsageError(`--agent-ttl must be 0-3600 seconds, got "${raw}"`);
+        opts.agent = { ...agentOpts(opts), ttlMs: Number(raw) * 1000 };
+        break;
+      }
       case '--allow-short-rotation-intervals':
         if (inline !== undefined) throw new UsageError(`${flag} takes no value`);
         opts.allowShortRotationIntervals = true;
@@ -112,7 +134,14 @@ export function parseCliArgs(argv: readonly string[]): LocalSecretsManagerOption
         throw new UsageError(`unknown argument "${arg}"`);
     }
   }
+  if (opts.agent !== undefined && opts.agent !== true && (opts.agent as LocalAgentOptions).port === undefined) {
+    throw new UsageError('--agent-token and --agent-ttl need --agent-port');
+  }
   return opts;
+}
+
+function agentOpts(opts: LocalSecretsManagerOptions): LocalAgentOptions {
+  return typeof opts.agent === 'object' ? opts.agent : {};
 }
 
 function waitForSignal(): Promise<void> {
@@ -170,6 +199,7 @@ export async function runLocalSecretsManagerCli(
     io.stderr(`${name}: WARNING listening on ${sm.host}; signatures are not verified (development only).`);
   }
   io.stdout(sm.endpoint);
+  if (sm.agent) io.stdout(`agent: ${sm.agent.endpoint} (X-Aws-Parameters-Secrets-Token: ${sm.agent.token})`);
   for (const line of started?.lines ?? []) io.stdout(line);
   if (!hooks.onStarted) {
     io.stderr(`${name}: no rotation functions registered; run \`dbcreds local-sm\` for the @dbcreds/rotation ones.`);
