@@ -3,7 +3,7 @@ import type { InlineConfig } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
 
 const r = (p: string) => fileURLToPath(new URL(p, import.meta.url));
-const pkgs = ['core', 'pg', 'mysql2', 'knex', 'typeorm', 'mikro-orm', 'prisma', 'rotation', 'local-secrets-manager'];
+const pkgs = ['core', 'pg', 'mysql2', 'knex', 'typeorm', 'mikro-orm', 'prisma', 'sequelize', 'rotation', 'local-secrets-manager'];
 
 /**
  * The `unit` project: no database, no test bed (its globalSetup is not run, so a file here that asks for

@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startLocalSecretsManager } from '@dbcreds/local-secrets-manager';
+import { renderDrillChart } from './drill-chart.js';
 import { ALL_CONTENDERS, contenderById } from './drill-contenders.js';
 import { formatTable, ratiosAgainst } from './drill-report.js';
 import { type ContenderResult, DEFAULT_DRILL_OPTIONS, type DrillOptions, runContender } from './drill-run.js';
@@ -30,7 +31,8 @@ const HELP = `Usage: pnpm --filter @dbcreds/bench drill [flags]
   --rotation <mode>         handler (RotateSecret + @dbcreds/rotation) | manual (default ${DEFAULT_DRILL_OPTIONS.rotation})
   --strategy <s>            single-user | alternating-users (handler mode; default single-user)
   --long                    preset: 10 rotations every 10 s, 32 workers
-  --out <file>              JSON output (default bench/results/drill-<date>.json)
+  --out <file>              JSON output (default bench/results/drill-<date>.json); the charts
+                            drill-postgres.svg / drill-mariadb.svg go to the same folder
   --no-write                print only
   --help`;
 
@@ -171,6 +173,29 @@ async function main(): Promise<void> {
   await mkdir(dirname(out), { recursive: true });
   await writeFile(out, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`wrote ${out}`);
+  for (const [engine, results] of Object.entries(byEngine)) {
+    const svgFile = join(dirname(out), `drill-${engine === 'postgres' ? 'postgres' : 'mariadb'}.svg`);
+    await writeFile(svgFile, drillChart(engine as DrillEngine, results, options, report.date, commit));
+    console.log(`wrote ${svgFile}`);
+  }
+}
+
+/** The SVG of one engine's run (bench/drill-chart.ts). */
+function drillChart(engine: DrillEngine, results: ContenderResult[], o: DrillOptions, date: string, commit: string) {
+  const name = engine === 'postgres' ? 'PostgreSQL (scram-sha-256)' : 'MariaDB';
+  return renderDrillChart({
+    title: `Rotation drill · ${name}`,
+    subtitle:
+      `${o.workers} workers, ${o.rotations} rotations (${o.strategy}, ${o.rotation}), pool ${o.poolMax}, ` +
+      `idle timeout ${o.idleTimeoutMs} ms, window ${o.windowMs} ms · ${date.slice(0, 10)} · ${commit}`,
+    contenders: results
+      .filter((r) => !r.unavailable)
+      .map((r) => ({
+        label: r.contender,
+        timeline: r.timeline,
+        summary: `ok ${r.queriesOk} · failed ${r.queriesFailed} · GetSecretValue ${r.getSecretValueCalls}`,
+      })),
+  });
 }
 
 main().then(

@@ -131,8 +131,9 @@ class Proxy_ implements FaultProxy {
     const was = this.mode;
     this.mode = mode;
     if (mode === 'refuse' && was !== 'refuse') {
-      await this.#stopListening();
+      const stopped = this.#stopListening(); // resolves once every connection is gone
       for (const s of this.#sockets) s.destroy();
+      await stopped;
     } else if (was === 'refuse' && mode !== 'refuse') {
       await this.listen(this.port);
     }
@@ -165,9 +166,10 @@ class Proxy_ implements FaultProxy {
     if (this.#closed) return;
     this.#closed = true;
     for (const t of this.#timers) clearTimeout(t);
+    const stopped = this.#stopListening();
     for (const s of this.#sockets) s.destroy();
     this.#upstreamAgent.destroy();
-    await this.#stopListening();
+    await stopped;
   }
 
   #stopListening(): Promise<void> {
@@ -198,7 +200,10 @@ class Proxy_ implements FaultProxy {
 
   #onTcp(client: net.Socket): void {
     const mode = this.#seen();
-    if (mode === 'blackhole') return; // accepted; never a byte back
+    if (mode === 'blackhole') {
+      client.resume(); // accepted; read and dropped (so the peer's close is seen), never a byte back
+      return;
+    }
     if (mode === 'latency') this.#later(this.#latencyMs, () => this.#relay(client, false));
     else this.#relay(client, mode === 'reset');
   }
@@ -249,9 +254,11 @@ class Proxy_ implements FaultProxy {
         req.socket.resetAndDestroy();
         return;
       case 'http500':
-        return awsError(res, 500, 'InternalServiceError', 'fault proxy: injected 500');
+        awsError(res, 500, 'InternalServiceError', 'fault proxy: injected 500');
+        return;
       case 'throttle':
-        return awsError(res, 400, 'ThrottlingException', 'Rate exceeded');
+        awsError(res, 400, 'ThrottlingException', 'Rate exceeded');
+        return;
       case 'garbage':
         res.writeHead(200, { 'content-type': AWS_JSON });
         res.end('<html><body>502 Bad Gateway (fault proxy: not JSON)</body></html>');

@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 import type { LocalAgentOptions } from './agent.js';
 import { startLocalSecretsManager } from './server.js';
 import type { LocalSecretsManager, LocalSecretsManagerOptions } from './types.js';
@@ -61,87 +62,72 @@ export interface CliHooks {
 
 class UsageError extends Error {}
 
-/** Parses `argv` (without node and script). Exported for tests. */
+const FLAGS = {
+  help: { type: 'boolean', short: 'h' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  'state-file': { type: 'string' },
+  region: { type: 'string' },
+  'account-id': { type: 'string' },
+  'rotation-mode': { type: 'string' },
+  'allow-short-rotation-intervals': { type: 'boolean' },
+  'agent-port': { type: 'string' },
+  'agent-token': { type: 'string' },
+  'agent-ttl': { type: 'string' },
+} as const;
+
+/** Parses `argv` (without node and script) with `node:util` parseArgs (strict). Exported for tests. */
 export function parseCliArgs(argv: readonly string[]): LocalSecretsManagerOptions | 'help' {
+  let values: ReturnType<typeof parseArgs<{ options: typeof FLAGS }>>['values'];
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: FLAGS, strict: true, allowPositionals: false }));
+  } catch (err) {
+    throw new UsageError((err as Error).message.split('\n')[0]!); // unknown flag, missing value, positional
+  }
+  if (values.help) return 'help';
   const opts: LocalSecretsManagerOptions = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf('=');
-    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    const inline = arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : undefined;
-    const value = (): string => {
-      if (inline !== undefined) return inline;
-      const next = argv[i + 1];
-      if (next === undefined || next.startsWith('--')) throw new UsageError(`${flag} needs a value`);
-      i++;
-      return next;
-    };
-    switch (flag) {
-      case '--help':
-      case '-h':
-        return 'help';
-      case '--port': {
-        const raw = value();
-        const port = Number(raw);
-        if (!/^\d+$/.test(raw) || port > 65_535) throw new UsageError(`--port must be 0-65535, got "${raw}"`);
-        opts.port = port;
-        break;
-      }
-      case '--host':
-        opts.host = value();
-        break;
-      case '--state-file':
-        opts.stateFile = value();
-        break;
-      case '--region':
-        opts.region = value();
-        break;
-      case '--account-id': {
-        const raw = value();
-        if (!/^\d{12}$/.test(raw)) throw new UsageError(`--account-id must be 12 digits, got "${raw}"`);
-        opts.accountId = raw;
-        break;
-      }
-      case '--rotation-mode': {
-        const raw = value();
-        if (raw !== 'sync' && raw !== 'async')
-          throw new UsageError(`--rotation-mode must be sync or async, got "${raw}"`);
-        opts.rotationMode = raw;
-        break;
-      }
-      case '--agent-port': {
-        const raw = value();
-        if (!/^\d+$/.test(raw) || Number(raw) > 65_535)
-          throw new UsageError(`--agent-port must be 0-65535, got "${raw}"`);
-        opts.agent = { ...agentOpts(opts), port: Number(raw) };
-        break;
-      }
-      case '--agent-token':
-        opts.agent = { ...agentOpts(opts), token: value() };
-        break;
-      case '--agent-ttl': {
-        const raw = value();
-        if (!/^\d+$/.test(raw) || Number(raw) > 3600)
-          throw new UsageError(`--agent-ttl must be 0-3600 seconds, got "${raw}"`);
-        opts.agent = { ...agentOpts(opts), ttlMs: Number(raw) * 1000 };
-        break;
-      }
-      case '--allow-short-rotation-intervals':
-        if (inline !== undefined) throw new UsageError(`${flag} takes no value`);
-        opts.allowShortRotationIntervals = true;
-        break;
-      default:
-        throw new UsageError(`unknown argument "${arg}"`);
+  if (values.port !== undefined) {
+    const port = Number(values.port);
+    if (!/^\d+$/.test(values.port) || port > 65_535) {
+      throw new UsageError(`--port must be 0-65535, got "${values.port}"`);
     }
+    opts.port = port;
   }
-  if (opts.agent !== undefined && opts.agent !== true && (opts.agent as LocalAgentOptions).port === undefined) {
-    throw new UsageError('--agent-token and --agent-ttl need --agent-port');
+  if (values.host !== undefined) opts.host = values.host;
+  if (values['state-file'] !== undefined) opts.stateFile = values['state-file'];
+  if (values.region !== undefined) opts.region = values.region;
+  const accountId = values['account-id'];
+  if (accountId !== undefined) {
+    if (!/^\d{12}$/.test(accountId)) throw new UsageError(`--account-id must be 12 digits, got "${accountId}"`);
+    opts.accountId = accountId;
   }
+  const mode = values['rotation-mode'];
+  if (mode !== undefined) {
+    if (mode !== 'sync' && mode !== 'async')
+      throw new UsageError(`--rotation-mode must be sync or async, got "${mode}"`);
+    opts.rotationMode = mode;
+  }
+  if (values['allow-short-rotation-intervals']) opts.allowShortRotationIntervals = true;
+  const agent = agentOptions(values['agent-port'], values['agent-token'], values['agent-ttl']);
+  if (agent !== undefined) opts.agent = agent;
   return opts;
 }
 
-function agentOpts(opts: LocalSecretsManagerOptions): LocalAgentOptions {
-  return typeof opts.agent === 'object' ? opts.agent : {};
+function agentOptions(port?: string, token?: string, ttl?: string): LocalAgentOptions | undefined {
+  if (port === undefined) {
+    if (token !== undefined || ttl !== undefined)
+      throw new UsageError('--agent-token and --agent-ttl need --agent-port');
+    return undefined;
+  }
+  if (!/^\d+$/.test(port) || Number(port) > 65_535) throw new UsageError(`--agent-port must be 0-65535, got "${port}"`);
+  const agent: LocalAgentOptions = { port: Number(port) };
+  if (token !== undefined) agent.token = token;
+  if (ttl !== undefined) {
+    if (!/^\d+$/.test(ttl) || Number(ttl) > 3600)
+      throw new UsageError(`--agent-ttl must be 0-3600 seconds, got "${ttl}"`);
+    agent.ttlMs = Number(ttl) * 1000;
+  }
+  return agent;
 }
 
 function waitForSignal(): Promise<void> {

@@ -128,17 +128,28 @@ describe('RotateSecret with an in-process rotator', () => {
     const d = await h.client.send(new DescribeSecretCommand({ SecretId: name }));
     expect(d.LastRotatedDate).toBeUndefined();
 
-    // Still failing: the resumed rotation fails again → AWS's "previous rotation isn't complete".
-    await expect(h.client.send(new RotateSecretCommand({ SecretId: name }))).rejects.toMatchObject({
+    // AWS: a further RotateSecret answers InvalidRequestException and reattempts the unfinished rotation
+    // (its own token, all steps), whatever the reattempt's outcome. Still failing: it fails again.
+    rotator.events.length = 0;
+    const previousNotComplete = {
       name: 'InvalidRequestException',
       message: "A previous rotation isn't complete. That rotation will be reattempted.",
-    });
+    };
+    await expect(h.client.send(new RotateSecretCommand({ SecretId: name }))).rejects.toMatchObject(previousNotComplete);
+    expect(rotator.events.map((e) => [e.Step, e.ClientRequestToken])).toEqual([
+      ['createSecret', v2],
+      ['setSecret', v2],
+      ['testSecret', v2],
+    ]);
+    expect(h.sm.rotationStats().failed - stats1.failed).toBe(1);
+    expect(await stagesOf(name)).toEqual({ [v1]: ['AWSCURRENT'], [v2]: ['AWSPENDING'] });
 
-    // Fixed: the next RotateSecret re-drives the pending version with its own token.
+    // Fixed: the same answer, and the reattempt (with its own token) completes the rotation.
     rotator.failAt.clear();
     rotator.events.length = 0;
-    const resumed = await h.client.send(new RotateSecretCommand({ SecretId: name }));
-    expect(resumed.VersionId).toBe(v2);
+    await expect(
+      h.client.send(new RotateSecretCommand({ SecretId: name, ClientRequestToken: token('another') })),
+    ).rejects.toMatchObject(previousNotComplete);
     expect(rotator.events.map((e) => [e.Step, e.ClientRequestToken])).toEqual([
       ['createSecret', v2],
       ['setSecret', v2],
@@ -336,6 +347,45 @@ describe("rotationMode: 'async'", () => {
       const cur = await a.client.send(new GetSecretValueCommand({ SecretId: name }));
       expect(cur.VersionId).toBe(out.VersionId);
       expect(fake.events.map((e) => e.Step)).toEqual(['createSecret', 'setSecret', 'testSecret', 'finishSecret']);
+    } finally {
+      await a.close();
+    }
+  });
+});
+
+describe("rotationMode: 'async', unfinished rotation", () => {
+  it('a further RotateSecret answers InvalidRequestException at once and reattempts the unfinished version', async () => {
+    const a = await startHarness({ rotationMode: 'async', schedulerIntervalMs: 0 });
+    try {
+      const fake = createFakeRotator(a.client);
+      a.sm.registerRotator(LAMBDA, fake.handler);
+      const name = uniqueName('async-stuck');
+      await a.client.send(new CreateSecretCommand({ Name: name, SecretString: '{"password":"old"}' }));
+      fake.failAt.add('setSecret');
+      const first = await a.client.send(new RotateSecretCommand({ SecretId: name, RotationLambdaARN: LAMBDA }));
+      await a.sm.idle();
+      expect(a.sm.lastRotationError(name)).toMatchObject({ step: 'setSecret', versionId: first.VersionId });
+      fake.failAt.clear();
+      fake.events.length = 0;
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      fake.beforeStep = (e) => (e.Step === 'createSecret' ? gate : Promise.resolve());
+      // Answered while the reattempt is still blocked in its first step: not after it.
+      await expect(a.client.send(new RotateSecretCommand({ SecretId: name }))).rejects.toMatchObject({
+        name: 'InvalidRequestException',
+        message: "A previous rotation isn't complete. That rotation will be reattempted.",
+      });
+      expect(fake.events.map((e) => [e.Step, e.ClientRequestToken])).toEqual([['createSecret', first.VersionId]]);
+      release();
+      await a.sm.idle();
+      expect(fake.events.map((e) => e.Step)).toEqual(['createSecret', 'setSecret', 'testSecret', 'finishSecret']);
+      const cur = await a.client.send(new GetSecretValueCommand({ SecretId: name }));
+      expect(cur.VersionId).toBe(first.VersionId);
+      // Finished: the next RotateSecret starts a new rotation normally.
+      const next = await a.client.send(new RotateSecretCommand({ SecretId: name }));
+      expect(next.VersionId).not.toBe(first.VersionId);
+      await a.sm.idle();
+      expect((await a.client.send(new GetSecretValueCommand({ SecretId: name }))).VersionId).toBe(next.VersionId);
     } finally {
       await a.close();
     }

@@ -72,11 +72,22 @@ describe('CLI', () => {
       allowShortRotationIntervals: true,
     });
     expect(parseCliArgs(['--help'])).toBe('help');
-    for (const argv of [['--port'], ['--port', 'abc'], ['--port', '70000'], ['--bogus'], ['--rotation-mode', 'x']]) {
+    const bad = [
+      ['--port'],
+      ['--port', 'abc'],
+      ['--port', '70000'],
+      ['--port', '--host', 'x'], // ambiguous: the value would be a flag
+      ['--bogus'],
+      ['stray'],
+      ['--allow-short-rotation-intervals=yes'],
+      ['--rotation-mode', 'x'],
+    ];
+    for (const argv of bad) {
       const err: string[] = [];
       const code = await runLocalSecretsManagerCli(argv, { stdout: () => {}, stderr: (l) => err.push(l) });
       expect(code).toBe(2);
       expect(err[0]).toMatch(/^dbcreds-local-sm: /);
+      expect(err).toHaveLength(2); // one line, then the pointer to --help
     }
     const out: string[] = [];
     expect(await runLocalSecretsManagerCli(['--help'], { stdout: (l) => out.push(l), stderr: () => {} })).toBe(0);

