@@ -3,7 +3,18 @@ import type { InlineConfig } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
 
 const r = (p: string) => fileURLToPath(new URL(p, import.meta.url));
-const pkgs = ['core', 'pg', 'mysql2', 'knex', 'typeorm', 'mikro-orm', 'prisma', 'sequelize', 'rotation', 'local-secrets-manager'];
+const pkgs = [
+  'core',
+  'pg',
+  'mysql2',
+  'knex',
+  'typeorm',
+  'mikro-orm',
+  'prisma',
+  'sequelize',
+  'rotation',
+  'local-secrets-manager',
+];
 
 /**
  * The `unit` project: no database, no test bed (its globalSetup is not run, so a file here that asks for
@@ -39,6 +50,7 @@ export default defineConfig({
     alias: [
       ...pkgs.map((p) => ({ find: new RegExp(`^@dbcreds/${p}$`), replacement: r(`./packages/${p}/src/index.ts`) })),
       { find: /^@dbcreds\/core\/adapter$/, replacement: r('./packages/core/src/adapter/index.ts') },
+      { find: /^@dbcreds\/core\/iam$/, replacement: r('./packages/core/src/iam.ts') },
       { find: /^@dbcreds\/knex\/dialect$/, replacement: r('./packages/knex/src/dialect.ts') },
       { find: /^@dbcreds\/testbed$/, replacement: r('./test/src/index.ts') },
       { find: /^dbcreds$/, replacement: r('./packages/cli/src/index.ts') },

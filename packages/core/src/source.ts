@@ -26,11 +26,28 @@ interface Entry {
   promise: Promise<DbCredentials>;
   fetchedAt: number;
   expiresAt: number;
+  /** Last clock time at which the value may still be served stale (expiresAt + maxStaleMs by default). */
+  staleUntil: number;
   /** Set when this entry is the AWSPENDING fallback: the AWSCURRENT version that was rejected. */
   fallbackFrom: string | undefined;
 }
 
 export const SOURCE_BRAND = Symbol.for('@dbcreds/core.CredentialSource');
+
+/**
+ * Another producer of credentials behind the same state machine (single-flight, stale-while-revalidate,
+ * backoff, events, stats): e.g. the RDS IAM token signer (iam.ts). Internal, not an option.
+ */
+export interface SourceBackend {
+  /** Answers GetSecretValueCommand like Secrets Manager; destroyed on close() when it has destroy(). */
+  client: SecretsManagerLike & { destroy?(): void };
+  /** When a value just fetched expires, ms since the epoch (default: a jittered point in [ttl/2, ttl]). */
+  expiresAt(creds: Credentials, now: number): number;
+  /** Until when it may be served stale, ms since the epoch (default: expiresAt + maxStaleMs). */
+  staleUntil(creds: Credentials, expiresAt: number): number;
+  /** `toString()` of the source. */
+  label: string;
+}
 
 class Source implements CredentialSource {
   readonly secretId: string;
@@ -68,10 +85,16 @@ class Source implements CredentialSource {
     rotations: 0,
   };
 
-  constructor(options: CredentialSourceOptions) {
+  readonly #backend: SourceBackend | undefined;
+
+  constructor(options: CredentialSourceOptions, backend?: SourceBackend) {
     this.#o = resolveOptions(options);
     this.secretId = this.#o.secretId;
-    if (this.#o.client) {
+    this.#backend = backend;
+    if (backend) {
+      this.#client = backend.client;
+      if (backend.client.destroy) this.#ownedClient = backend.client as { destroy(): void };
+    } else if (this.#o.client) {
       this.#client = this.#o.client;
     } else if (this.#o.agent) {
       const agent = new AgentClient(this.#o.agent);
@@ -106,7 +129,7 @@ class Source implements CredentialSource {
       }
       // Stale-while-revalidate: an expired value within maxStaleMs is served at once while one
       // background fetch runs. Not when the cached value is known bad (a refresh(rejected) is in flight).
-      if (this.#o.ttlMs > 0 && now - e.expiresAt <= this.#o.maxStaleMs && !this.#refreshingRejected()) {
+      if (this.#o.ttlMs > 0 && now <= e.staleUntil && !this.#refreshingRejected()) {
         this.#s.hits++;
         this.#s.staleServed++;
         if (this.#flight === undefined && now >= this.#nextAttemptAt) this.#revalidate();
@@ -201,7 +224,7 @@ class Source implements CredentialSource {
   }
 
   toString(): string {
-    return `CredentialSource(${this.secretId})`;
+    return this.#backend?.label ?? `CredentialSource(${this.secretId})`;
   }
 
   // ---- internals ---------------------------------------------------------------------------
@@ -365,12 +388,17 @@ class Source implements CredentialSource {
     // Same version and stage: keep the existing object (identity stays stable for callers).
     if (prev !== undefined && sameVersion(prev, creds)) creds = prev;
     const ttl = this.#o.ttlMs;
-    const expiresAt = ttl === 0 ? now : now + ttl / 2 + Math.random() * (ttl / 2);
+    const expiresAt = this.#backend
+      ? this.#backend.expiresAt(creds, now)
+      : ttl === 0
+        ? now
+        : now + ttl / 2 + Math.random() * (ttl / 2);
     this.#entry = {
       creds,
       promise: prev === creds ? this.#entry!.promise : Promise.resolve(creds),
       fetchedAt: now,
       expiresAt,
+      staleUntil: this.#backend ? this.#backend.staleUntil(creds, expiresAt) : expiresAt + this.#o.maxStaleMs,
       fallbackFrom,
     };
     this.#consecutiveFailures = 0;
@@ -446,7 +474,7 @@ class Source implements CredentialSource {
   #staleUsable(now: number): Credentials | undefined {
     const e = this.#entry;
     if (e === undefined) return undefined;
-    return now - e.expiresAt <= this.#o.maxStaleMs ? e.creds : undefined;
+    return now <= e.staleUntil ? e.creds : undefined;
   }
 
   /** Within the error backoff: no AWS call. Stale value if allowed, else the last error (wrapped fresh). */
@@ -483,5 +511,10 @@ function causeName(err: unknown): string | undefined {
 
 /** Creates a credential source. Options are validated now (ConfigurationError); nothing is fetched until get(). */
 export function createCredentialSource(options: CredentialSourceOptions): CredentialSource {
-  return new Source(options);
+  return new Source(options, undefined);
+}
+
+/** A source over another backend (iam.ts). `options.secretId` names it in events, errors and logs. */
+export function createBackedSource(options: CredentialSourceOptions, backend: SourceBackend): CredentialSource {
+  return new Source(options, backend);
 }

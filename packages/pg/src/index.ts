@@ -9,6 +9,7 @@ import {
   applyCredentials,
   checkOptions,
   endpointFieldsFromSecret,
+  iamDriverRequirements,
   type SecretEndpointFields,
 } from '@dbcreds/core/adapter';
 import pg from 'pg';
@@ -73,6 +74,7 @@ function settle(p: Promise<pg.PoolClient>, cb: ConnectCallback): void {
  * `connect`, so it is covered too. Returns the pool.
  */
 export function installRetry<P extends PgPoolLike>(pool: P, source: CredentialSource): P {
+  iamDriverRequirements('pg', source, 'postgres', pool.options as Record<string, unknown>);
   const original = pool.connect.bind(pool) as (cb?: ConnectCallback) => Promise<pg.PoolClient> | undefined;
   const from: SecretEndpointFields = { host: false, port: false, database: false };
   const connect = (cb?: ConnectCallback): Promise<pg.PoolClient> | undefined => {
@@ -103,6 +105,8 @@ export class RetryingPool extends pg.Pool {
     });
     const { closeSource, ...poolConfig } = config;
     const adopted = adoptSource(source, closeSource);
+    // An RDS IAM source needs TLS: refused here with what to set.
+    iamDriverRequirements('pg', adopted.source, 'postgres', poolConfig);
     super(poolConfig);
     this.source = adopted.source;
     this.#ownsSource = adopted.closeSource;
