@@ -213,7 +213,11 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
         // Still fine while the cache holds A (or already B if the TTL (>= ttl/2) ran out meanwhile).
         expect([s.user.username, b.username]).toContain(bareUser(await s.client.query()));
         await sleep(TTL_SHORT_MS + 50); // cache TTL elapsed
-        // Stale-while-revalidate: the first use after expiry still gets A (valid) at once and reloads in the background.
+        // Only new physical connections read the source (a checkout of an idle one does not): force them.
+        await admin.killSessions(s.user.username);
+        await sleep(SETTLE_AFTER_KILL_MS);
+        // Stale-while-revalidate: the first new connection after expiry still gets A (valid) at once and the
+        // source reloads in the background.
         expect([s.user.username, b.username]).toContain(bareUser(await s.client.query()));
         await waitFor(() => s.source.stats().versionId === versionB, 5_000, 'the background reload of B');
         await admin.killSessions(s.user.username); // only to force new connections (A still valid)
