@@ -3,12 +3,14 @@
  *   overhead   raw driver/ORM vs the same through dbcreds: the query-path cost (overhead.ts)
  *   drill      the rotation drill against dbcreds' peers (drill.ts; also `npm run drill`)
  *   fleet      K processes with their own pools against one Secrets Manager (fleet.ts)
+ *   agent-fleet  K processes on one host: each direct vs all through one Secrets Manager Agent (agent-fleet.ts)
  *   core       source.get() cache-hit micro-benchmark (core-get.ts)
  */
 const SCRIPTS: Record<string, string> = {
   overhead: './overhead.ts',
   drill: './drill.ts',
   fleet: './fleet.ts',
+  'agent-fleet': './agent-fleet.ts',
   core: './core-get.ts',
 };
 
