@@ -25,9 +25,13 @@ export interface ResolvedAgentOptions {
   /** Explicit token option (may be `file://…`), or undefined: environment / token file. */
   token: string | undefined;
   refreshNow: boolean;
+  spreadMs: number;
 }
 
-const AGENT_KEYS = ['endpoint', 'token', 'refreshNow'];
+/** Default of `agent.spreadMs`. */
+export const AGENT_SPREAD_MS = 200;
+
+const AGENT_KEYS = ['endpoint', 'token', 'refreshNow', 'spreadMs'];
 
 /** Validates the `agent` option; problems are reported through `bad(key, why)`. */
 export function resolveAgentOptions(
@@ -37,7 +41,7 @@ export function resolveAgentOptions(
 ): ResolvedAgentOptions | undefined {
   if (value === undefined) return undefined;
   if (value !== true && (value === null || typeof value !== 'object' || Array.isArray(value))) {
-    bad('agent', 'must be true or an object { endpoint?, token?, refreshNow? }');
+    bad('agent', 'must be true or an object { endpoint?, token?, refreshNow?, spreadMs? }');
     return undefined;
   }
   const o = (value === true ? {} : value) as Record<string, unknown>;
@@ -54,7 +58,19 @@ export function resolveAgentOptions(
     bad('agent.token', 'must be a non-empty string (the SSRF token, or file:///path/to/token)');
   }
   if (o.refreshNow !== undefined && typeof o.refreshNow !== 'boolean') bad('agent.refreshNow', 'must be a boolean');
-  return { endpoint, token: o.token as string | undefined, refreshNow: (o.refreshNow as boolean | undefined) ?? true };
+  const spread = o.spreadMs;
+  if (
+    spread !== undefined &&
+    (typeof spread !== 'number' || !Number.isFinite(spread) || spread < 0 || spread > 60_000)
+  ) {
+    bad('agent.spreadMs', 'must be a number of ms in 0..60000');
+  }
+  return {
+    endpoint,
+    token: o.token as string | undefined,
+    refreshNow: (o.refreshNow as boolean | undefined) ?? true,
+    spreadMs: (spread as number | undefined) ?? AGENT_SPREAD_MS,
+  };
 }
 
 function safeUrl(s: string): URL | undefined {

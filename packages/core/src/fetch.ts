@@ -142,7 +142,7 @@ function sendOnce(
 }
 
 /** Jittered backoff wait; unref'd; ends at once (rejecting) when the source is closed. */
-function sleep(ms: number, closed: AbortSignal): Promise<void> {
+export function sleep(ms: number, closed: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const onClose = () => {
       clearTimeout(timer);

@@ -4,7 +4,7 @@ import { runWithAuthRetry } from './auth-retry.js';
 import { type Credentials, sameVersion } from './credentials.js';
 import { SafeEmitter } from './emitter.js';
 import { SecretFetchError, SecretFormatError, SecretNotFoundError, SourceClosedError } from './errors.js';
-import { type FetchContext, fetchSecret, toTypedError } from './fetch.js';
+import { type FetchContext, fetchSecret, sleep, toTypedError } from './fetch.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
 import type {
   CredentialSource,
@@ -289,14 +289,23 @@ class Source implements CredentialSource {
         return this.#install(cur, 'refresh', undefined);
       }
       const viaCache = this.#o.agent !== undefined;
+      // The host's processes are rejected at about the same moment and the agent does not coalesce
+      // misses: spread their reads so the later ones find the first one's in the agent's cache.
+      if (viaCache) await this.#spread();
       const first = await this.#replacementFor(rejected, false, false);
       if (first.found) return first.found;
       let cur = first.cur;
-      if (viaCache && this.#takeForced()) {
+      if (viaCache && this.#forcedAllowed()) {
+        // Another process may be forcing the same refresh right now: wait, look in the cache again.
         // A not-found AWSPENDING is never cached by the agent: that answer was already fresh.
-        const forced = await this.#replacementFor(rejected, true, first.pendingAbsent);
-        if (forced.found) return forced.found;
-        cur = forced.cur;
+        await this.#spread();
+        const again = await this.#replacementFor(rejected, false, first.pendingAbsent);
+        if (again.found) return again.found;
+        if (this.#takeForced()) {
+          const forced = await this.#replacementFor(rejected, true, first.pendingAbsent);
+          if (forced.found) return forced.found;
+          cur = forced.cur;
+        } else cur = again.cur;
       }
       this.#markFruitless();
       // Agent: a stale cached AWSCURRENT older than the rejected version is not installed either.
@@ -368,13 +377,24 @@ class Source implements CredentialSource {
     return c.createdAt === undefined || ref.createdAt === undefined || c.createdAt >= ref.createdAt;
   }
 
-  /** Agent backend with refreshNow enabled and none within minRefreshIntervalMs: takes the slot. */
+  /** Agent backend with refreshNow enabled and none within minRefreshIntervalMs. */
+  #forcedAllowed(): boolean {
+    return (
+      this.#o.agent?.refreshNow === true && this.#o.clock.now() - this.#lastForcedAt >= this.#o.minRefreshIntervalMs
+    );
+  }
+
+  /** #forcedAllowed(), and takes the slot. */
   #takeForced(): boolean {
-    if (!this.#o.agent?.refreshNow) return false;
-    const now = this.#o.clock.now();
-    if (now - this.#lastForcedAt < this.#o.minRefreshIntervalMs) return false;
-    this.#lastForcedAt = now;
+    if (!this.#forcedAllowed()) return false;
+    this.#lastForcedAt = this.#o.clock.now();
     return true;
+  }
+
+  /** A random wait in [0, agent.spreadMs]; ends (rejecting) on close(). */
+  #spread(): Promise<void> {
+    const max = this.#o.agent?.spreadMs ?? 0;
+    return max > 0 ? sleep(Math.random() * max, this.#closing.signal) : Promise.resolve();
   }
 
   #markFruitless(): void {

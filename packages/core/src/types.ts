@@ -86,6 +86,13 @@ export interface AgentOptions {
    * `minRefreshIntervalMs`). Default true; set false for the Lambda extension, which has no `refreshNow`.
    */
   refreshNow?: boolean;
+  /**
+   * After an authentication failure, wait a random 0..spreadMs ms before reading through the agent,
+   * and again before a refreshNow read (default 200). The agent does not coalesce concurrent cache
+   * misses: processes of a host rejected at the same moment then find the first one's read in its
+   * cache instead of all calling Secrets Manager. 0 disables it.
+   */
+  spreadMs?: number;
 }
 
 export interface CredentialSourceOptions {

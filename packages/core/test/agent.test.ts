@@ -23,7 +23,7 @@ import {
   SourceClosedError,
 } from '@dbcreds/core';
 import { type LocalSecretsManager, startLocalSecretsManager } from '@dbcreds/local-secrets-manager';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { resolveAgentToken } from '../src/agent.js';
 
 const TOKEN = 'core-agent-test-token';
@@ -35,6 +35,7 @@ const sources: CredentialSource[] = [];
 const servers: Server[] = [];
 
 afterEach(async () => {
+  vi.restoreAllMocks();
   for (const s of sources.splice(0)) s.close();
   for (const s of servers.splice(0)) s.close();
   admin?.destroy();
@@ -42,9 +43,12 @@ afterEach(async () => {
   sm = undefined;
 });
 
-async function start(agentTtlMs = 300_000): Promise<void> {
+async function start(agentTtlMs = 300_000, upstreamLatencyMs = 0): Promise<void> {
   now = 1_800_000_000_000;
-  sm = await startLocalSecretsManager({ clock: () => now, agent: { token: TOKEN, ttlMs: agentTtlMs } });
+  sm = await startLocalSecretsManager({
+    clock: () => now,
+    agent: { token: TOKEN, ttlMs: agentTtlMs, upstreamLatencyMs },
+  });
   admin = new SecretsManagerClient({
     region: 'us-east-1',
     endpoint: sm.endpoint,
@@ -289,6 +293,28 @@ describe('agent backend: after an authentication failure, the cache before refre
     const back = await s.refresh(c2);
     expect([back.versionId, back.stage]).toEqual([v1, 'AWSCURRENT']);
     expect(s.stats().fallbacks).toBe(2);
+  });
+
+  it('a host rejected all at once: the agent does not coalesce misses, spreadMs lets later reads hit its cache', async () => {
+    await start(300_000, 20); // Secrets Manager answers the agent in 20 ms
+    const run = async (spreadMs: number) => {
+      const { name } = await createSecret('p1');
+      const fleet = Array.from({ length: 8 }, () =>
+        source(name, { agent: { endpoint: sm!.agent!.endpoint, token: TOKEN, spreadMs } }),
+      );
+      const old = await Promise.all(fleet.map((s) => s.get()));
+      const pending = await putPending(name, `p-${spreadMs}`);
+      sm!.resetCounters();
+      let i = 0;
+      // Deterministic spread: the 8 processes wait 0, 1/8, 2/8 … of spreadMs.
+      vi.spyOn(Math, 'random').mockImplementation(() => (i++ % 8) / 8);
+      const got = await Promise.all(fleet.map((s, k) => s.refresh(old[k])));
+      vi.restoreAllMocks();
+      expect(got.every((c) => c.versionId === pending)).toBe(true);
+      return upstream().GetSecretValue ?? 0;
+    };
+    expect(await run(0)).toBe(8); // every process missed AWSPENDING at the same moment
+    expect(await run(200)).toBe(1);
   });
 
   it('agent: { refreshNow: false } (Lambda extension): never forces, the agent TTL bounds staleness', async () => {

@@ -36,6 +36,12 @@ export interface LocalAgentOptions {
   ttlMs?: number;
   /** Cache entries kept (default 1000, the agent's `cache_size`); the least recently written go first. */
   cacheSize?: number;
+  /**
+   * Latency added to each upstream call, ms (default 0). Real calls take tens of ms, during which
+   * concurrent misses of the same entry all go upstream (the agent does not coalesce them); in-process
+   * calls answer at once and would hide that.
+   */
+  upstreamLatencyMs?: number;
 }
 
 export interface LocalAgent {
@@ -80,7 +86,7 @@ class HttpError extends Error {
   }
 }
 
-const KEYS = ['port', 'host', 'token', 'ttlMs', 'cacheSize'];
+const KEYS = ['port', 'host', 'token', 'ttlMs', 'cacheSize', 'upstreamLatencyMs'];
 
 export function checkAgentOptions(o: LocalAgentOptions): void {
   if (o === null || typeof o !== 'object') throw new TypeError('agent must be an object or true');
@@ -91,8 +97,10 @@ export function checkAgentOptions(o: LocalAgentOptions): void {
   if (o.token !== undefined && (typeof o.token !== 'string' || o.token === '')) {
     throw new TypeError('agent.token must be a non-empty string');
   }
-  if (o.ttlMs !== undefined && (!Number.isFinite(o.ttlMs) || o.ttlMs < 0)) {
-    throw new TypeError('agent.ttlMs must be a non-negative number');
+  for (const k of ['ttlMs', 'upstreamLatencyMs'] as const) {
+    const v = o[k];
+    if (v !== undefined && (!Number.isFinite(v) || v < 0))
+      throw new TypeError(`agent.${k} must be a non-negative number`);
   }
   if (o.cacheSize !== undefined && (!Number.isInteger(o.cacheSize) || o.cacheSize < 1)) {
     throw new TypeError('agent.cacheSize must be a positive integer');
@@ -110,6 +118,7 @@ export async function startLocalAgent(
   const token = options.token ?? randomBytes(32).toString('hex');
   const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
   const cacheSize = options.cacheSize ?? 1000;
+  const latency = options.upstreamLatencyMs ?? 0;
   const cache = new Map<string, CacheEntry>();
   let counts = new Map<string, number>();
   const statuses = new Map<number, number>();
@@ -117,6 +126,7 @@ export async function startLocalAgent(
 
   const upstream = async (operation: string, input: Record<string, unknown>): Promise<Record<string, unknown>> => {
     counts.set(operation, (counts.get(operation) ?? 0) + 1);
+    if (latency > 0) await new Promise((r) => setTimeout(r, latency));
     if (upstreamDown) throw new HttpError(502, errBody('ConnectionError', 'Read Error'));
     try {
       return (await service.call(operation, input)) as Record<string, unknown>;
