@@ -26,6 +26,7 @@ const HELP = `Usage: npm run bench -- agent-fleet [flags]
   --interval-ms <ms>    time between rotations and after the last (default 6000)
   --window-ms <ms>      setSecret→finishSecret gap (default 1000)
   --agent-ttl-s <s>     the agent's ttl_seconds (default 300)
+  --sm-latency-ms <ms>  latency of the agent's calls to Secrets Manager (default 20, as in-region)
   --out <file>          JSON output (default bench/results/agent-fleet-<date>.json)
   --no-write            print only
   --help`;
@@ -98,7 +99,16 @@ function int(name: string, v: string | undefined, fallback: number): number {
 }
 
 async function main(): Promise<void> {
-  const names = ['processes', 'rotations', 'engine', 'interval-ms', 'window-ms', 'agent-ttl-s', 'out'] as const;
+  const names = [
+    'processes',
+    'rotations',
+    'engine',
+    'interval-ms',
+    'window-ms',
+    'agent-ttl-s',
+    'sm-latency-ms',
+    'out',
+  ] as const;
   const { values } = parseArgs({
     options: {
       ...Object.fromEntries(names.map((n) => [n, { type: 'string' as const }])),
@@ -125,6 +135,7 @@ async function main(): Promise<void> {
     ttlMs: 3_600_000, // longer than the run: only the initial read and rotations cost calls
   };
   const agentTtlS = int('agent-ttl-s', v['agent-ttl-s'], 300);
+  const smLatencyMs = int('sm-latency-ms', v['sm-latency-ms'], 20);
   for (const [signal, code] of [
     ['SIGINT', 130],
     ['SIGTERM', 143],
@@ -133,7 +144,8 @@ async function main(): Promise<void> {
   }
   console.log(
     `agent-fleet: ${k} processes × ${o.workers} loops (pool ${o.poolMax}, idle timeout ${o.idleTimeoutMs} ms), ${engine}, ` +
-      `${o.rotations} single-user rotations (window ${o.windowMs} ms) every ${o.intervalMs} ms; agent TTL ${agentTtlS} s; ` +
+      `${o.rotations} single-user rotations (window ${o.windowMs} ms) every ${o.intervalMs} ms; agent TTL ${agentTtlS} s, ` +
+      `agent → Secrets Manager ${smLatencyMs} ms; ` +
       `load average ${loadavg()
         .map((x) => x.toFixed(2))
         .join(' ')}`,
@@ -144,7 +156,10 @@ async function main(): Promise<void> {
   try {
     for (const backend of ['direct', 'agent'] as const) {
       // A fresh Secrets Manager (and agent: a cold cache) per backend.
-      const sm = await startLocalSecretsManager({ port: 0, agent: { ttlMs: agentTtlS * 1000 } });
+      const sm = await startLocalSecretsManager({
+        port: 0,
+        agent: { ttlMs: agentTtlS * 1000, upstreamLatencyMs: smLatencyMs },
+      });
       try {
         console.log(`  ${backend}`);
         const r = await runFleet(sm, server, o, k, (l) => console.log(l), backend);
@@ -174,7 +189,7 @@ async function main(): Promise<void> {
     commit,
     machine: { cpus: cpus().length, node: process.version },
     totalSeconds: seconds,
-    options: { ...o, agentTtlS },
+    options: { ...o, agentTtlS, smLatencyMs },
     rows,
   };
   await mkdir(dirname(out), { recursive: true });

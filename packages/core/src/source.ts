@@ -292,17 +292,18 @@ class Source implements CredentialSource {
       // The host's processes are rejected at about the same moment and the agent does not coalesce
       // misses: spread their reads so the later ones find the first one's in the agent's cache.
       if (viaCache) await this.#spread();
-      const first = await this.#replacementFor(rejected, false, false);
+      const first = await this.#replacementFor(rejected, false, 'after');
       if (first.found) return first.found;
       let cur = first.cur;
       if (viaCache && this.#forcedAllowed()) {
         // Another process may be forcing the same refresh right now: wait, look in the cache again.
         // A not-found AWSPENDING is never cached by the agent: that answer was already fresh.
         await this.#spread();
-        const again = await this.#replacementFor(rejected, false, first.pendingAbsent);
+        const skip = first.pendingAbsent ? 'skip' : 'after';
+        const again = await this.#replacementFor(rejected, false, skip);
         if (again.found) return again.found;
         if (this.#takeForced()) {
-          const forced = await this.#replacementFor(rejected, true, first.pendingAbsent);
+          const forced = await this.#replacementFor(rejected, true, first.pendingAbsent ? 'skip' : 'first');
           if (forced.found) return forced.found;
           cur = forced.cur;
         } else cur = again.cur;
@@ -320,49 +321,64 @@ class Source implements CredentialSource {
   }
 
   /**
-   * AWSCURRENT, then AWSPENDING: the first usable version other than `rejected`, installed. `refreshNow`
-   * (agent): authoritative reads. `skipPending`: AWSPENDING is known to be absent.
+   * AWSCURRENT, then AWSPENDING (`pending`: 'after'; 'skip' when it is known absent; 'first' for
+   * refreshNow reads, where one round trip then fixes the agent's AWSPENDING entry for the whole host):
+   * the first usable version other than `rejected`, installed. `refreshNow` (agent): authoritative reads.
    */
   async #replacementFor(
     rejected: DbCredentials,
     refreshNow: boolean,
-    skipPending: boolean,
+    pending: 'after' | 'skip' | 'first',
   ): Promise<{ found?: Credentials; cur: Credentials; pendingAbsent: boolean }> {
-    const cur = (await this.#fetch('AWSCURRENT', false, refreshNow))!;
-    if (this.#usable(cur, rejected, refreshNow)) {
-      if (rejected.stage === 'AWSPENDING') {
-        // The fallback itself was rejected (pending created but never set on the server): back to AWSCURRENT.
-        this.#s.fallbacks++;
-        this.#emitter.emit('fallback', {
-          secretId: this.secretId,
-          rejectedVersionId: rejected.versionId,
-          versionId: cur.versionId,
-          stage: 'AWSCURRENT',
-        });
-      }
-      return { found: this.#install(cur, 'refresh', undefined), cur, pendingAbsent: false };
+    if (pending === 'first') {
+      const p = await this.#tryPending(rejected, refreshNow);
+      if (p.found) return { found: p.found, cur: p.found, pendingAbsent: false };
+      return { ...(await this.#tryCurrent(rejected, refreshNow)), pendingAbsent: p.absent };
     }
-    if (skipPending) return { cur, pendingAbsent: true };
-    // Rotation window: AWSCURRENT is the rejected version (still, or again: a fallback version that has
-    // since been promoted and is now being rotated away from). The new password may already be set on
-    // the server (setSecret runs before finishSecret), so try AWSPENDING.
-    const pending = await this.#fetch('AWSPENDING', true, refreshNow);
-    if (pending !== undefined && this.#usable(pending, rejected, refreshNow)) {
+    const c = await this.#tryCurrent(rejected, refreshNow);
+    if (c.found || pending === 'skip') return { ...c, pendingAbsent: pending === 'skip' };
+    const p = await this.#tryPending(rejected, refreshNow);
+    return { found: p.found, cur: c.cur, pendingAbsent: p.absent };
+  }
+
+  async #tryCurrent(rejected: DbCredentials, refreshNow: boolean): Promise<{ found?: Credentials; cur: Credentials }> {
+    const cur = (await this.#fetch('AWSCURRENT', false, refreshNow))!;
+    if (!this.#usable(cur, rejected, refreshNow)) return { cur };
+    if (rejected.stage === 'AWSPENDING') {
+      // The fallback itself was rejected (pending created but never set on the server): back to AWSCURRENT.
       this.#s.fallbacks++;
       this.#emitter.emit('fallback', {
         secretId: this.secretId,
         rejectedVersionId: rejected.versionId,
-        versionId: pending.versionId,
-        stage: 'AWSPENDING',
+        versionId: cur.versionId,
+        stage: 'AWSCURRENT',
       });
-      this.#o.logger?.info?.('dbcreds: AWSCURRENT rejected, using AWSPENDING', {
-        secretId: this.secretId,
-        rejectedVersionId: rejected.versionId,
-        versionId: pending.versionId,
-      });
-      return { found: this.#install(pending, 'refresh', rejected.versionId), cur, pendingAbsent: false };
     }
-    return { cur, pendingAbsent: pending === undefined };
+    return { found: this.#install(cur, 'refresh', undefined), cur };
+  }
+
+  /**
+   * Rotation window: AWSCURRENT is the rejected version (still, or again: a fallback version that has
+   * since been promoted and is now being rotated away from). The new password may already be set on
+   * the server (setSecret runs before finishSecret), so try AWSPENDING.
+   */
+  async #tryPending(rejected: DbCredentials, refreshNow: boolean): Promise<{ found?: Credentials; absent: boolean }> {
+    const pending = await this.#fetch('AWSPENDING', true, refreshNow);
+    if (pending === undefined) return { absent: true };
+    if (!this.#usable(pending, rejected, refreshNow)) return { absent: false };
+    this.#s.fallbacks++;
+    this.#emitter.emit('fallback', {
+      secretId: this.secretId,
+      rejectedVersionId: rejected.versionId,
+      versionId: pending.versionId,
+      stage: 'AWSPENDING',
+    });
+    this.#o.logger?.info?.('dbcreds: AWSCURRENT rejected, using AWSPENDING', {
+      secretId: this.secretId,
+      rejectedVersionId: rejected.versionId,
+      versionId: pending.versionId,
+    });
+    return { found: this.#install(pending, 'refresh', rejected.versionId), absent: false };
   }
 
   /** A version other than the rejected one; read through the agent's cache, also not older than it. */

@@ -274,11 +274,13 @@ describe('agent backend: after an authentication failure, the cache before refre
     expect((await s.get()).versionId).toBe(v2);
     // Rotation 2, window: rejected v2. Cached AWSCURRENT = v1 (older), cached AWSPENDING = v2 (rejected):
     // only refreshNow can find v3.
+    const before = upstream().GetSecretValue!;
     const v3 = await putPending(name, 'p3');
     const c3 = await s.refresh(await s.get());
     expect([c3.versionId, c3.password]).toEqual([v3, 'p3']);
-    expect(s.stats().forcedRefreshes).toBe(2); // AWSCURRENT (still v2) + AWSPENDING, with refreshNow
+    expect(s.stats().forcedRefreshes).toBe(1); // AWSPENDING first with refreshNow: one round trip
     expect(s.stats().rotations).toBe(2); // v1 → v2 → v3, never back to v1
+    expect(upstream().GetSecretValue! - before).toBe(1);
   });
 
   it('the pending fallback itself rejected (set never ran): back to AWSCURRENT, found by refreshNow', async () => {
@@ -296,7 +298,7 @@ describe('agent backend: after an authentication failure, the cache before refre
   });
 
   it('a host rejected all at once: the agent does not coalesce misses, spreadMs lets later reads hit its cache', async () => {
-    await start(300_000, 20); // Secrets Manager answers the agent in 20 ms
+    await start(300_000, 50); // Secrets Manager answers the agent in 50 ms
     const run = async (spreadMs: number) => {
       const { name } = await createSecret('p1');
       const fleet = Array.from({ length: 8 }, () =>
@@ -306,15 +308,16 @@ describe('agent backend: after an authentication failure, the cache before refre
       const pending = await putPending(name, `p-${spreadMs}`);
       sm!.resetCounters();
       let i = 0;
-      // Deterministic spread: the 8 processes wait 0, 1/8, 2/8 … of spreadMs.
-      vi.spyOn(Math, 'random').mockImplementation(() => (i++ % 8) / 8);
+      // Deterministic spread: every Math.random() call answers a new multiple of 1/16, so the processes'
+      // waits are distinct and at least spreadMs / 16 apart (150 ms with 2400: 3× the agent's latency).
+      vi.spyOn(Math, 'random').mockImplementation(() => Math.min(0.99, i++ / 16));
       const got = await Promise.all(fleet.map((s, k) => s.refresh(old[k])));
       vi.restoreAllMocks();
       expect(got.every((c) => c.versionId === pending)).toBe(true);
       return upstream().GetSecretValue ?? 0;
     };
     expect(await run(0)).toBe(8); // every process missed AWSPENDING at the same moment
-    expect(await run(200)).toBe(1);
+    expect(await run(2_400)).toBe(1);
   });
 
   it('agent: { refreshNow: false } (Lambda extension): never forces, the agent TTL bounds staleness', async () => {
