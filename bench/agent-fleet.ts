@@ -8,13 +8,10 @@
  * direct ≤ K × (1 + 2R) and agent ≤ 2 × (1 + 2R), zero failed queries. The sources' TTL is longer
  * than the run, so every call counted is the initial read or a rotation's.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { startLocalSecretsManager } from '@dbcreds/local-secrets-manager';
+import { exitOnSignals, int, writeReport } from './cli.js';
 import { type DrillEngine, startPostgres, useMariaDb } from './drill-servers.js';
 import { FLEET_DEFAULTS, type FleetOptions, type FleetResult, runFleet } from './fleet-run.js';
 
@@ -40,6 +37,8 @@ interface Row {
   goal: number;
   queriesOk: number;
   queriesFailed: number;
+  /** Processes that died before reporting (an uncaught error). */
+  crashed: number;
   errorSamples: string[];
 }
 
@@ -55,6 +54,7 @@ function row(backend: Row['backend'], r: FleetResult, o: FleetOptions): Row {
     goal: backend === 'agent' ? 2 * perHost : k * perHost,
     queriesOk: r.queriesOk,
     queriesFailed: r.queriesFailed,
+    crashed: r.crashed,
     errorSamples: r.errorSamples,
   };
 }
@@ -70,10 +70,11 @@ export function formatAgentFleet(rows: Row[]): string {
     'DescribeSecret',
     'ok',
     'failed',
+    'crashed',
   ];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const r of rows) {
-    const ok = r.secretsManagerCalls <= r.goal && r.queriesFailed === 0 ? '' : ' ✗';
+    const ok = r.secretsManagerCalls <= r.goal && r.queriesFailed === 0 && r.crashed === 0 ? '' : ' ✗';
     lines.push(
       `| ${[
         r.backend,
@@ -85,17 +86,11 @@ export function formatAgentFleet(rows: Row[]): string {
         r.describeSecret,
         r.queriesOk,
         r.queriesFailed,
+        r.crashed,
       ].join(' | ')} |`,
     );
   }
   return lines.join('\n');
-}
-
-function int(name: string, v: string | undefined, fallback: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got ${v}`);
-  return n;
 }
 
 async function main(): Promise<void> {
@@ -124,7 +119,7 @@ async function main(): Promise<void> {
   }
   const engine = (v.engine ?? 'postgres') as DrillEngine;
   if (engine !== 'postgres' && engine !== 'mysql') throw new Error('--engine must be postgres or mysql');
-  const k = int('processes', v.processes, 8);
+  const k = int('processes', v.processes, 8, 1);
   const o: FleetOptions = {
     ...FLEET_DEFAULTS,
     sizes: [k],
@@ -136,12 +131,7 @@ async function main(): Promise<void> {
   };
   const agentTtlS = int('agent-ttl-s', v['agent-ttl-s'], 300);
   const smLatencyMs = int('sm-latency-ms', v['sm-latency-ms'], 20);
-  for (const [signal, code] of [
-    ['SIGINT', 130],
-    ['SIGTERM', 143],
-  ] as const) {
-    process.once(signal, () => process.exit(code));
-  }
+  exitOnSignals();
   console.log(
     `agent-fleet: ${k} processes × ${o.workers} loops (pool ${o.poolMax}, idle timeout ${o.idleTimeoutMs} ms), ${engine}, ` +
       `${o.rotations} single-user rotations (window ${o.windowMs} ms) every ${o.intervalMs} ms; agent TTL ${agentTtlS} s, ` +
@@ -176,25 +166,7 @@ async function main(): Promise<void> {
   const seconds = Math.round((Date.now() - started) / 1000);
   console.log(`total ${seconds} s`);
   if (values['no-write']) return;
-  const here = dirname(fileURLToPath(import.meta.url));
-  const out = v.out ?? join(here, 'results', `agent-fleet-${new Date().toISOString().slice(0, 10)}.json`);
-  let commit = 'unknown';
-  try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: here, encoding: 'utf8' }).trim();
-  } catch {
-    // not a git checkout
-  }
-  const report = {
-    date: new Date().toISOString(),
-    commit,
-    machine: { cpus: cpus().length, node: process.version },
-    totalSeconds: seconds,
-    options: { ...o, agentTtlS, smLatencyMs },
-    rows,
-  };
-  await mkdir(dirname(out), { recursive: true });
-  await writeFile(out, `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`wrote ${out}`);
+  await writeReport('agent-fleet', v.out, { totalSeconds: seconds, options: { ...o, agentTtlS, smLatencyMs }, rows });
 }
 
 await main();

@@ -5,6 +5,7 @@
  *   fleet      K processes with their own pools against one Secrets Manager (fleet.ts)
  *   agent-fleet  K processes on one host: each direct vs all through one Secrets Manager Agent (agent-fleet.ts)
  *   core       source.get() cache-hit micro-benchmark (core-get.ts)
+ *   cost       Secrets Manager cost of a fleet, from the newest drill result (cost.ts)
  */
 const SCRIPTS: Record<string, string> = {
   overhead: './overhead.ts',
@@ -12,6 +13,7 @@ const SCRIPTS: Record<string, string> = {
   fleet: './fleet.ts',
   'agent-fleet': './agent-fleet.ts',
   core: './core-get.ts',
+  cost: './cost.ts',
 };
 
 const name = process.argv[2];

@@ -20,7 +20,13 @@ import type { LocalSecretsManager } from '@dbcreds/local-secrets-manager';
 import { createRotationHandler } from '@dbcreds/rotation';
 import type { DrillTimeline } from './drill-chart.js';
 import type { ContenderContext, ContenderInstance, ContenderSpec } from './drill-contenders.js';
-import { createDrillAdmin, type DrillAdmin, type DrillServer, randomPassword } from './drill-servers.js';
+import {
+  createDrillAdmin,
+  type DrillAdmin,
+  type DrillServer,
+  randomPassword,
+  rdsSecretValue,
+} from './drill-servers.js';
 
 export type RotationMode = 'handler' | 'manual';
 
@@ -278,14 +284,7 @@ export async function runContender(env: DrillEnv, spec: ContenderSpec): Promise<
     while (series.length <= i) series.push(0);
     series[i]!++;
   };
-  const secretValue = {
-    engine: server.engine,
-    host: server.host,
-    port: server.port,
-    username: user.username,
-    password: user.password,
-    dbname: server.database,
-  };
+  const secretValue = rdsSecretValue(server, user);
   let masterarn: string | undefined;
   let masterUser: string | undefined;
   if (alternating) {

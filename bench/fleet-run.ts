@@ -1,7 +1,7 @@
 /**
- * The fleet benchmark's harness (used by fleet.ts and agent-fleet.ts): forks K fleet-worker.ts
- * processes against one local Secrets Manager and one database, rotates the secret R times under
- * their load, and collects their query and GetSecretValue counts.
+ * The fleet benchmark's harness (fleet.ts, agent-fleet.ts): forks K fleet-worker.ts processes against
+ * one local Secrets Manager and one database, rotates the secret R times under their load, and
+ * collects their query and GetSecretValue counts.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import type { LocalSecretsManager } from '@dbcreds/local-secrets-manager';
 import { DEFAULT_DRILL_OPTIONS, drillClient, readCurrent, registerRotator, rotate } from './drill-run.js';
-import { createDrillAdmin, type DrillEngine, type StartedServer } from './drill-servers.js';
+import { createDrillAdmin, type DrillEngine, rdsSecretValue, type StartedServer } from './drill-servers.js';
 import type { FleetWorkerConfig, FleetWorkerResult, ParentMessage, WorkerMessage } from './fleet-worker.js';
 
 export interface FleetOptions {
@@ -43,6 +43,8 @@ export const FLEET_DEFAULTS: FleetOptions = {
 
 export interface FleetResult {
   processes: number;
+  /** Processes that died before reporting (an uncaught error: a crash in production). */
+  crashed: number;
   durationMs: number;
   queriesOk: number;
   queriesFailed: number;
@@ -51,7 +53,7 @@ export interface FleetResult {
   getSecretValue: number;
   /** The local SM's counter minus the bench's own calls: must equal `getSecretValue`. */
   getSecretValueServer: number;
-  /** Backend 'agent': the agent's calls to Secrets Manager (GetSecretValue, DescribeSecret); else 0. */
+  /** Backend 'agent': the agent's calls to Secrets Manager (GetSecretValue, DescribeSecret); else absent. */
   agentUpstream?: { getSecretValue: number; describeSecret: number };
   perProcess: { min: number; median: number; max: number };
   /** Calls per 1 s since the load started; index 0 includes the startup reads. */
@@ -114,14 +116,7 @@ export async function runFleet(
     await client.send(
       new CreateSecretCommand({
         Name: secretId,
-        SecretString: JSON.stringify({
-          engine: server.engine,
-          host: server.host,
-          port: server.port,
-          username: user.username,
-          password: user.password,
-          dbname: server.database,
-        }),
+        SecretString: JSON.stringify(rdsSecretValue(server, user)),
       }),
     );
     registerRotator(sm, lambdaArn, client, { strategy: 'single-user', windowMs: o.windowMs }, () => {});
@@ -146,8 +141,8 @@ export async function runFleet(
       children.push(fork(WORKER, [JSON.stringify(cfg)], { execArgv: process.execArgv, stdio: 'inherit' }));
     }
     await Promise.all(children.map((c) => waitFor(c, 'ready')));
-    const results = Promise.all(children.map((c) => waitFor(c, 'result')));
-    results.catch(() => {}); // awaited below
+    // A process that dies (an uncaught error) is counted, not fatal to the run.
+    const results = Promise.all(children.map((c) => waitFor(c, 'result').catch(() => undefined)));
     const t0 = Date.now();
     for (const c of children) c.send({ type: 'start' } satisfies ParentMessage);
     const rotationsAtMs: number[] = [];
@@ -173,10 +168,12 @@ export async function runFleet(
     if (wait > 0) await sleep(wait);
     const durationMs = Date.now() - t0;
     for (const c of children) c.send({ type: 'stop' } satisfies ParentMessage);
-    const rs = (await results).map((m) => (m as { result: FleetWorkerResult }).result);
+    const messages = await results;
+    const rs = messages.flatMap((m) => (m ? [(m as { result: FleetWorkerResult }).result] : []));
     const perProcess = rs.map((r) => r.getSecretValueAt.length);
     return {
       processes: k,
+      crashed: k - rs.length,
       durationMs,
       queriesOk: rs.reduce((a, r) => a + r.ok, 0),
       queriesFailed: rs.reduce((a, r) => a + r.failed, 0),

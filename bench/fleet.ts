@@ -5,14 +5,11 @@
  * calls (total, per process), failed queries, and a per-second histogram of the calls: how the TTL's
  * jitter spreads the refreshes. `--help` lists the flags.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { startLocalSecretsManager } from '@dbcreds/local-secrets-manager';
-import { startPostgres, useMariaDb, type DrillEngine } from './drill-servers.js';
+import { exitOnSignals, int, writeReport } from './cli.js';
+import { type DrillEngine, startPostgres, useMariaDb } from './drill-servers.js';
 import { FLEET_DEFAULTS as DEFAULTS, type FleetOptions, type FleetResult, runFleet } from './fleet-run.js';
 
 const HELP = `Usage: npm run bench -- fleet [flags]
@@ -35,6 +32,7 @@ const HELP = `Usage: npm run bench -- fleet [flags]
 export function formatFleet(results: FleetResult[], o: FleetOptions): string {
   const head = [
     'processes',
+    'crashed',
     'ok',
     'failed',
     'GetSecretValue',
@@ -52,6 +50,7 @@ export function formatFleet(results: FleetResult[], o: FleetOptions): string {
     lines.push(
       `| ${[
         r.processes,
+        r.crashed,
         r.queriesOk,
         r.queriesFailed,
         r.getSecretValue,
@@ -67,13 +66,6 @@ export function formatFleet(results: FleetResult[], o: FleetOptions): string {
       `  (rotations at ${r.rotationsAtMs.map((t) => `${Math.floor(t / 1000)} s`).join(', ')})`,
   );
   return `${lines.join('\n')}\n\n${hist.join('\n')}`;
-}
-
-function int(name: string, v: string | undefined, fallback: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got ${v}`);
-  return n;
 }
 
 async function main(): Promise<void> {
@@ -107,7 +99,7 @@ async function main(): Promise<void> {
   const engine = (v.engine ?? DEFAULTS.engine) as DrillEngine;
   if (engine !== 'postgres' && engine !== 'mysql') throw new Error('--engine must be postgres or mysql');
   const o: FleetOptions = {
-    sizes: v.sizes ? v.sizes.split(',').map((s) => int('sizes', s, 1)) : DEFAULTS.sizes,
+    sizes: v.sizes ? v.sizes.split(',').map((s) => int('sizes', s, 1, 1)) : DEFAULTS.sizes,
     engine,
     rotations: int('rotations', v.rotations, DEFAULTS.rotations),
     intervalMs: int('interval-ms', v['interval-ms'], DEFAULTS.intervalMs),
@@ -119,12 +111,7 @@ async function main(): Promise<void> {
     thinkMs: int('think-ms', v['think-ms'], DEFAULTS.thinkMs),
     windowMs: int('window-ms', v['window-ms'], DEFAULTS.windowMs),
   };
-  for (const [signal, code] of [
-    ['SIGINT', 130],
-    ['SIGTERM', 143],
-  ] as const) {
-    process.once(signal, () => process.exit(code));
-  }
+  exitOnSignals();
   const started = Date.now();
   console.log(
     `fleet: ${o.sizes.join(', ')} processes × ${o.workers} loops (pool ${o.poolMax}, idle timeout ${o.idleTimeoutMs} ms), ` +
@@ -141,7 +128,9 @@ async function main(): Promise<void> {
       console.log(`  ${k} process(es)`);
       const r = await runFleet(sm, server, o, k, (l) => console.log(l));
       results.push(r);
-      console.log(`    ok ${r.queriesOk}, failed ${r.queriesFailed}, GetSecretValue ${r.getSecretValue}`);
+      console.log(
+        `    ok ${r.queriesOk}, failed ${r.queriesFailed}, GetSecretValue ${r.getSecretValue}, crashed ${r.crashed}`,
+      );
       for (const s of r.errorSamples) console.log(`      ${s}`);
     }
   } finally {
@@ -162,25 +151,7 @@ async function main(): Promise<void> {
     }
   }
   if (values['no-write']) return;
-  const here = dirname(fileURLToPath(import.meta.url));
-  const out = v.out ?? join(here, 'results', `fleet-${new Date().toISOString().slice(0, 10)}.json`);
-  let commit = 'unknown';
-  try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: here, encoding: 'utf8' }).trim();
-  } catch {
-    // not a git checkout
-  }
-  const report = {
-    date: new Date().toISOString(),
-    commit,
-    machine: { cpus: cpus().length, node: process.version },
-    totalSeconds: seconds,
-    options: o,
-    results,
-  };
-  await mkdir(dirname(out), { recursive: true });
-  await writeFile(out, `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`wrote ${out}`);
+  await writeReport('fleet', v.out, { totalSeconds: seconds, options: o, results });
 }
 
 await main();

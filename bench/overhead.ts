@@ -4,24 +4,22 @@
  * settings, on a private scram PostgreSQL and the MariaDB on :3306. 16 concurrent `SELECT 1`,
  * interleaved rounds (ABAB…, alternating which side goes first). `--help` lists the flags.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type LocalSecretsManager, startLocalSecretsManager } from '@dbcreds/local-secrets-manager';
 import { putDbSecret } from '@dbcreds/testbed';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
+import { exitOnSignals, int, writeReport } from './cli.js';
 import { ALL_CASES, type CaseContext, type Mode, type OverheadCase, type Side } from './overhead-cases.js';
 import {
   createDrillAdmin,
   type DrillEngine,
   type DrillServer,
+  rdsSecretValue,
   type StartedServer,
   startPostgres,
   useMariaDb,
@@ -258,13 +256,6 @@ export function formatTable(mode: Mode, results: PairResult[]): string {
   return `${mode}\n${lines.join('\n')}`;
 }
 
-function int(name: string, v: string | undefined, fallback: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${v}`);
-  return n;
-}
-
 function pickCases(list: string | undefined, engines: DrillEngine[]): OverheadCase[] {
   const wanted = list?.split(',').map((s) => s.trim().toLowerCase());
   const picked = ALL_CASES.filter(
@@ -303,19 +294,14 @@ async function main(): Promise<void> {
   const o: OverheadOptions = {
     ...base,
     modes,
-    rounds: int('rounds', values.rounds, base.rounds),
-    warmup: int('warmup', values.warmup, base.warmup),
-    queries: int('queries', values.queries, base.queries),
-    bursts: int('bursts', values.bursts, base.bursts),
+    rounds: int('rounds', values.rounds, base.rounds, 1),
+    warmup: int('warmup', values.warmup, base.warmup, 0),
+    queries: int('queries', values.queries, base.queries, 1),
+    bursts: int('bursts', values.bursts, base.bursts, 1),
   };
   const engines = (values.engines?.split(',') ?? ['postgres', 'mysql']) as DrillEngine[];
   const cases = pickCases(values.cases, engines);
-  for (const [signal, code] of [
-    ['SIGINT', 130],
-    ['SIGTERM', 143],
-  ] as const) {
-    process.once(signal, () => process.exit(code));
-  }
+  exitOnSignals();
 
   const started = Date.now();
   const load0 = loadavg();
@@ -341,14 +327,7 @@ async function main(): Promise<void> {
       try {
         const login = await admin.createUser('bench_ovh');
         const secretId = `bench/overhead/${engine}`;
-        await putDbSecret(smClient, secretId, {
-          engine: engine === 'postgres' ? 'postgres' : 'mysql',
-          host: server.host,
-          port: server.port,
-          username: login.username,
-          password: login.password,
-          dbname: server.database,
-        });
+        await putDbSecret(smClient, secretId, rdsSecretValue(server, login));
         for (const mode of o.modes) {
           for (const c of engineCases) {
             const ctx: CaseContext = {
@@ -394,25 +373,12 @@ async function main(): Promise<void> {
   const seconds = Math.round((Date.now() - started) / 1000);
   console.log(`load average at the end ${load1.map((x) => x.toFixed(2)).join(' ')}; total ${seconds} s`);
   if (values['no-write']) return;
-  const here = dirname(fileURLToPath(import.meta.url));
-  const out = values.out ?? join(here, 'results', `overhead-${new Date().toISOString().slice(0, 10)}.json`);
-  let commit = 'unknown';
-  try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: here, encoding: 'utf8' }).trim();
-  } catch {
-    // not a git checkout
-  }
-  const report = {
-    date: new Date().toISOString(),
-    commit,
-    machine: { cpus: cpus().length, node: process.version, loadAverageStart: load0, loadAverageEnd: load1 },
+  await writeReport('overhead', values.out, {
+    machine: { loadAverageStart: load0, loadAverageEnd: load1 },
     totalSeconds: seconds,
     options: o,
     results,
-  };
-  await mkdir(dirname(out), { recursive: true });
-  await writeFile(out, `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`wrote ${out}`);
+  });
 }
 
 await main();

@@ -31,6 +31,7 @@ import {
   dbSecretFor,
   ENGINES,
   type EngineName,
+  moveCurrent,
   type FaultMode,
   type FaultProxy,
   newSecretsManagerClient,
@@ -49,9 +50,11 @@ const THINK_MS = 20;
 /** Connections per pool (8 workers share them). */
 const POOL_MAX = 4;
 const CONN_AGE_MS = 500;
-const STEADY_MS = 1_200;
+const ASK_EVERY_MS = 50;
+/** Steady phase before the fault: long enough for a p99 on warm-cache runs, just a warm-up otherwise. */
+const STEADY_MS = { warm: 1_000, rotation: 500, cold: 0 } as const;
 const FAULT_MS = 3_000;
-const RECOVERY_MS = 1_500;
+const RECOVERY_MS = 1_200;
 const WARMUP_MS = 300;
 const SOURCE = {
   ttlMs: 1_000,
@@ -109,6 +112,8 @@ interface Row {
   queries: number;
   failed: number;
   attempts: number;
+  /** GetSecretValue requests the proxy received during the fault (refused connections never arrive). */
+  onWire: number;
   steadyP99: number;
   faultP99: number;
   faultMax: number;
@@ -233,8 +238,18 @@ describe.each(ENGINES)('Secrets Manager faults through @dbcreds/%s pools', (engi
     await sc.proxy.close();
   }
 
-  /** 8 query loops until `stop.at` (set when the fault clears). */
+  /**
+   * 8 query loops until `stop.at` (set when the fault clears), plus one caller asking the source every
+   * 50 ms, like the rest of an app would: on a loaded machine the pools' own callers can sit for a
+   * second in a connection setup, and the source can only recover when someone asks it.
+   */
   async function work(sc: Scenario, stop: { at: number }): Promise<void> {
+    const asker = async () => {
+      while (Date.now() < stop.at) {
+        await sc.source!.get().catch(() => {});
+        await sleep(ASK_EVERY_MS);
+      }
+    };
     const one = async () => {
       while (Date.now() < stop.at) {
         const s: Sample = { start: Date.now(), end: 0 };
@@ -248,7 +263,7 @@ describe.each(ENGINES)('Secrets Manager faults through @dbcreds/%s pools', (engi
         await sleep(THINK_MS);
       }
     };
-    await Promise.all(Array.from({ length: WORKERS }, one));
+    await Promise.all([asker(), ...Array.from({ length: WORKERS }, one)]);
   }
 
   async function putRaw(secretId: string, SecretString: string): Promise<void> {
@@ -262,12 +277,15 @@ describe.each(ENGINES)('Secrets Manager faults through @dbcreds/%s pools', (engi
     if (sc.fault === 'broken-json') await putRaw(sc.secretId, '{"username": "app", "password": ');
     if (sc.fault === 'no-password') await putRaw(sc.secretId, JSON.stringify({ username: sc.user.username }));
     if (next) {
+      // Single-user rotation as AWS runs it: createSecret (AWSPENDING), setSecret (the server's password),
+      // finishSecret (AWSCURRENT moves). Behind the fault; for a broken secret, the good version comes at clear.
+      const broken = sc.fault === 'broken-json' || sc.fault === 'no-password';
+      const pending = broken
+        ? undefined
+        : await putDbSecret(tsm.client, sc.secretId, dbSecretFor(engine, next), ['AWSPENDING']);
       await admin.setPassword(sc.user.username, next.password);
       await admin.expectLoginRejected(sc.user); // the cached password is dead from here on
-      // setSecret done; the new version is in Secrets Manager, behind the fault (or replacing the broken one at clear).
-      if (sc.fault !== 'broken-json' && sc.fault !== 'no-password') {
-        await putDbSecret(tsm.client, sc.secretId, dbSecretFor(engine, next));
-      }
+      if (pending) await moveCurrent(tsm.client, sc.secretId, pending);
     }
     return next;
   }
@@ -305,7 +323,7 @@ describe.each(ENGINES)('Secrets Manager faults through @dbcreds/%s pools', (engi
           start(sc);
           await sc.source!.get();
           workers = work(sc, stop);
-          await sleep(STEADY_MS);
+          await sleep(STEADY_MS[phase]);
           attemptsAtFault = sc.source!.stats().fetches;
           tFault = Date.now();
           next = await applyFault(sc, phase === 'rotation');
@@ -323,9 +341,9 @@ describe.each(ENGINES)('Secrets Manager faults through @dbcreds/%s pools', (engi
     );
   }
 
-  function record(phase: string, m: Measured): Row {
+  function record(phase: keyof typeof STEADY_MS, m: Measured): Row {
     const { sc, tFault, tClear } = m;
-    const steady = within(sc.samples, tFault - STEADY_MS + WARMUP_MS, tFault);
+    const steady = within(sc.samples, tFault - STEADY_MS[phase] + WARMUP_MS, tFault);
     const during = within(sc.samples, tFault, tClear);
     // Recovered: the source's first successful fetch after the fault cleared (from then on new
     // connections get working credentials; the tests check that queries started later succeed).
@@ -338,6 +356,7 @@ describe.each(ENGINES)('Secrets Manager faults through @dbcreds/%s pools', (engi
       queries: sc.samples.length,
       failed: sc.samples.filter((s) => s.error !== undefined).length,
       attempts: m.attempts,
+      onWire: sc.wire.filter((t) => t >= tFault && t < tClear).length,
       steadyP99: p99(steady),
       faultP99: p99(during),
       faultMax: Math.max(0, ...during.map((s) => s.end - s.start)),
@@ -377,6 +396,7 @@ describe.each(ENGINES)('Secrets Manager faults through @dbcreds/%s pools', (engi
       expect(row.failed, what).toBe(0);
       expect(within(m.sc.samples, m.tFault, m.tClear).length, `${what}: load during the fault`).toBeGreaterThan(100);
       expect(m.attempts, what).toBeLessThanOrEqual(CALL_BOUND);
+      expect(row.onWire, `${what}: requests seen by the proxy`).toBeLessThanOrEqual(CALL_BOUND);
       if (m.sc.fault === 'none') continue;
       expect(m.sc.errorEvents, `${what}: the fault was hit`).toBeGreaterThan(0);
       expect(row.recoveryMs, `${what}: refreshed by itself after the fault`).toBeLessThanOrEqual(1_000);
@@ -391,12 +411,22 @@ describe.each(ENGINES)('Secrets Manager faults through @dbcreds/%s pools', (engi
   });
 
   it('rotation during each fault: bounded calls (none per failed query), recovery ≤ 1 s after the fault clears', async () => {
-    const measured = await runPhase('rotation');
+    // Two halves: failing logins are the expensive part (a PostgreSQL backend per attempt), and callers
+    // stuck in them are what the source's recovery waits for on a loaded machine.
+    const first: Fault[] = ['http500', 'throttle', 'latency', 'blackhole', 'refuse', 'none'];
+    const measured = [
+      ...(await runPhase('rotation', first)),
+      ...(await runPhase(
+        'rotation',
+        FAULTS.filter((f) => !first.includes(f)),
+      )),
+    ];
     const recorded = measured.map((m) => [m, record('rotation', m)] as const);
     printRows(recorded.map(([, r]) => r));
     for (const [m, row] of recorded) {
       const what = `${engine} rotation ${m.sc.fault}`;
       expect(m.attempts, what).toBeLessThanOrEqual(CALL_BOUND);
+      expect(row.onWire, `${what}: requests seen by the proxy`).toBeLessThanOrEqual(CALL_BOUND);
       if (m.sc.fault === 'none') {
         expect(row.failed, `${what}: a rotation alone costs nothing`).toBe(0);
         continue;
@@ -415,6 +445,7 @@ describe.each(ENGINES)('Secrets Manager faults through @dbcreds/%s pools', (engi
       const during = within(m.sc.samples, m.tFault, m.tClear);
       const failures = during.filter((s) => s.error !== undefined);
       expect(m.attempts, what).toBeLessThanOrEqual(CALL_BOUND);
+      expect(row.onWire, `${what}: requests seen by the proxy`).toBeLessThanOrEqual(CALL_BOUND);
       if (m.sc.fault === 'none') {
         expect(row.failed, what).toBe(0);
         continue;
@@ -441,12 +472,12 @@ describe.each(ENGINES)('Secrets Manager faults through @dbcreds/%s pools', (engi
 function printRows(rows: Row[]): void {
   const lines = rows.map(
     (r) =>
-      `| ${r.engine} | ${r.phase} | ${r.fault} | ${r.queries} | ${r.failed} | ${r.attempts} | ${r.steadyP99} | ${r.faultP99} | ${r.faultMax} | ${r.recoveryMs} |`,
+      `| ${r.engine} | ${r.phase} | ${r.fault} | ${r.queries} | ${r.failed} | ${r.attempts} | ${r.onWire} | ${r.steadyP99} | ${r.faultP99} | ${r.faultMax} | ${r.recoveryMs} |`,
   );
   console.log(
     [
       '',
-      '| engine | phase | fault | queries | failed | SM attempts in fault | steady p99 ms | fault p99 ms | fault max ms | recovery ms |',
+      '| engine | phase | fault | queries | failed | SM attempts in fault | on the wire | steady p99 ms | fault p99 ms | fault max ms | recovery ms |',
       ...lines,
     ].join('\n'),
   );

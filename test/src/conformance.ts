@@ -159,7 +159,9 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
         await admin.expectLoginRejected(s.user);
         await admin.expectLoginAccepted(next);
         await moveCurrent(s.sm.client, s.secretId, pendingId);
-        // Kill every session (between queries: a kill mid-query fails that query by design).
+        // Kill every session (between queries: a kill mid-query fails that query by design). On a loaded
+        // machine the pause can outlast the idle timeout (100 ms): then the pool has closed them itself.
+        const openUnderLoad = await admin.countSessions(s.user.username);
         await load.pause();
         const killed = await admin.killSessions(s.user.username);
         await sleep(SETTLE_AFTER_KILL_MS);
@@ -168,7 +170,7 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
         await load.until(before + 60);
         const result = await load.stop();
         expect(result.failures).toEqual([]);
-        expect(killed).toBeGreaterThanOrEqual(1);
+        expect(Math.max(killed, openUnderLoad)).toBeGreaterThanOrEqual(1); // sessions of the old login existed
         expect(s.source.stats().versionId).toBe(pendingId);
         // initial read + at most one refresh (AWSCURRENT, + AWSPENDING if it ran in the window)
         expect(s.getSecretValueCalls()).toBeLessThanOrEqual(3);

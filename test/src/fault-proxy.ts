@@ -59,6 +59,11 @@ export interface FaultProxy {
   readonly counts: Readonly<Record<FaultMode, number>>;
   /** Total requests (http) or connections (tcp) seen. */
   readonly total: number;
+  /**
+   * TCP: local ports of the relay's connections to the server. A database session whose client port
+   * (`SESSION_SQL`) is in this set came through the proxy, e.g. a replication node in front of the server.
+   */
+  readonly upstreamPorts: ReadonlySet<number>;
   /** Calls `hook` for every request/connection; returns the unsubscribe function. */
   onRequest(hook: (r: ProxiedRequest) => void): () => void;
   /** Destroys every socket and stops listening (idempotent). */
@@ -99,6 +104,7 @@ class Proxy_ implements FaultProxy {
   mode: FaultMode;
   readonly counts = emptyCounts();
   total = 0;
+  readonly upstreamPorts = new Set<number>();
   readonly #target: { host: string; port: number };
   readonly #protocol: 'http' | 'tcp';
   #latencyMs: number;
@@ -210,7 +216,9 @@ class Proxy_ implements FaultProxy {
 
   #relay(client: net.Socket, resetAfterFirstChunk: boolean): void {
     if (client.destroyed) return;
-    const upstream = net.connect(this.#target.port, this.#target.host);
+    const upstream = net.connect(this.#target.port, this.#target.host, () => {
+      if (upstream.localPort !== undefined) this.upstreamPorts.add(upstream.localPort);
+    });
     this.#sockets.add(upstream);
     upstream.on('close', () => {
       this.#sockets.delete(upstream);
@@ -317,3 +325,10 @@ function awsError(res: http.ServerResponse, status: number, type: string, messag
   });
   res.end(body);
 }
+
+/** SQL returning the current user as `u` and the session's client port as `p` (compare with `upstreamPorts`). */
+export const SESSION_SQL = {
+  postgres: 'SELECT current_user AS u, inet_client_port() AS p',
+  mysql:
+    "SELECT CURRENT_USER() AS u, SUBSTRING_INDEX(host, ':', -1) AS p FROM information_schema.processlist WHERE id = CONNECTION_ID()",
+} as const;

@@ -82,7 +82,7 @@ describe('dbcreds demo (real embedded PostgreSQL, local Secrets Manager, RotateS
   });
 });
 
-describe.each(['drizzle', 'kysely'])('--orm %s', (orm) => {
+describe.each(['sequelize', 'drizzle', 'kysely'])('--orm %s', (orm) => {
   it('one rotation per strategy on PostgreSQL: exit 0, zero failed queries', async () => {
     const { code, text } = await demo([
       '--orm',

@@ -85,14 +85,19 @@ function patch(pool: Mysql2PoolLike, source: CredentialSource, from: SecretEndpo
 /**
  * Makes an existing mysql2 core pool (callback API; e.g. the pool TypeORM or MikroORM created)
  * take user/password from `source` for every new connection. `query`, `execute` and
- * `.promise()` all go through `getConnection`. Returns the pool.
+ * `.promise()` all go through `getConnection`. `fill`: the endpoint fields to take from the secret
+ * (default none: host/port/database stay as configured). Returns the pool.
  */
-export function installRetry<P extends Mysql2PoolLike>(pool: P, source: CredentialSource): P {
+export function installRetry<P extends Mysql2PoolLike>(
+  pool: P,
+  source: CredentialSource,
+  fill: SecretEndpointFields = { host: false, port: false, database: false },
+): P {
   const cfg = connectionConfigOf(pool);
   // mysql2's ConnectionConfig stores enableCleartextPlugin as a boolean: false means "not set" here.
   const given = { ...cfg, enableCleartextPlugin: cfg.enableCleartextPlugin === true ? true : undefined };
   Object.assign(cfg, iamDriverRequirements('mysql2', source, 'mysql', given));
-  patch(pool, source, { host: false, port: false, database: false });
+  patch(pool, source, fill);
   return pool;
 }
 

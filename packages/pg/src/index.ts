@@ -46,6 +46,25 @@ function idleClientFor(pool: object): boolean {
   return Array.isArray(idle) && Array.isArray(queue) && idle.length > queue.length;
 }
 
+/**
+ * Listens to a client's 'error' from the moment pg-pool hands it over until the caller has it: pg-pool
+ * has removed its idle listener by then, and an ErrorResponse parsed in the same socket chunk as the
+ * login's ReadyForQuery (a session killed right after login, as failovers do) would otherwise be an
+ * unhandled 'error' event: a crash. The caller's first query on such a client fails instead.
+ */
+const HANDOVER_GUARD = (): void => {};
+
+/** pg-pool's callback form as a promise, the client guarded from the callback on (see HANDOVER_GUARD). */
+function guarded(connectOnce: (cb: ConnectCallback) => void): Promise<pg.PoolClient> {
+  return new Promise((resolve, reject) =>
+    connectOnce((err, client) => {
+      if (err || !client) return reject(err);
+      client.on('error', HANDOVER_GUARD);
+      resolve(client);
+    }),
+  );
+}
+
 /** One acquisition: credentials from the source, `connectOnce()`, refresh and retry once on an auth error. */
 function retryingConnect(
   pool: PgPoolLike,
@@ -78,14 +97,76 @@ export function installRetry<P extends PgPoolLike>(pool: P, source: CredentialSo
   const original = pool.connect.bind(pool) as (cb?: ConnectCallback) => Promise<pg.PoolClient> | undefined;
   const from: SecretEndpointFields = { host: false, port: false, database: false };
   const connect = (cb?: ConnectCallback): Promise<pg.PoolClient> | undefined => {
-    if (idleClientFor(pool)) return original(cb);
-    const p = retryingConnect(pool, source, () => original() as Promise<pg.PoolClient>, from);
+    const max = (pool.options as { max?: number }).max ?? 10;
+    const p = checkout(pool, source, (done) => original(done), from, max);
     if (!cb) return p;
     settle(p, cb);
     return undefined;
   };
   Object.defineProperty(pool, 'connect', { value: connect, writable: true, configurable: true });
   return pool;
+}
+
+/** pg-pool's own test of a client whose connection is gone (`_queryable`, `_ending`). */
+function isLive(client: pg.PoolClient): boolean {
+  const c = client as pg.PoolClient & { _queryable?: boolean; _ending?: boolean };
+  return c._queryable !== false && !c._ending;
+}
+
+/** A checkout whose client already lost its connection is dropped, not handed out (at most `max` times). */
+async function live(connect: () => Promise<pg.PoolClient>, max: number): Promise<pg.PoolClient> {
+  for (let i = 0; ; i++) {
+    const client = await connect();
+    if (isLive(client) || i >= max) return client;
+    client.release(new Error('connection ended while idle'));
+  }
+}
+
+/**
+ * One checkout. Served by an idle, authenticated client (pg-pool has one for this checkout): no
+ * credential work. Otherwise, or when that idle client's connection turns out gone, the credential
+ * path: the source's credentials for the new connection, one refresh and retry on an auth error.
+ */
+function checkout(
+  pool: PgPoolLike,
+  source: CredentialSource,
+  connectOnce: (cb: ConnectCallback) => void,
+  from: SecretEndpointFields,
+  max: number,
+): Promise<pg.PoolClient> {
+  const once = () => guarded(connectOnce);
+  const full = () => retryingConnect(pool, source, () => live(once, max), from);
+  const p = idleClientFor(pool)
+    ? once().then((client) => {
+        if (isLive(client)) return client;
+        client.release(new Error('connection ended while idle'));
+        return full();
+      })
+    : full();
+  return p.then((client) => client.removeListener('error', HANDOVER_GUARD) as pg.PoolClient);
+}
+
+/**
+ * `pool.query` (promise form), retried when the server had ended the connection it got (57P01: idle
+ * sessions terminated, or a fast shutdown): that statement did not complete and the termination rolled
+ * it back. Each retry drops one ended client, so at most `max` (the pool size) retries reach a fresh
+ * connection. Not retried: callback and Submittable forms, texts with `;` (several statements may carry
+ * their own COMMIT). See README, "Connections ended by the server".
+ */
+function retryEnded(query: (...a: unknown[]) => Promise<unknown>, max: number): pg.Pool['query'] {
+  return ((...args: any[]) => {
+    const [q, values, cb] = args;
+    if (typeof values === 'function' || typeof cb === 'function' || typeof q?.submit === 'function') {
+      return query(...args);
+    }
+    const text: unknown = typeof q === 'string' ? q : q?.text;
+    const attempt = (retries: number): Promise<unknown> =>
+      query(q, values).catch((err: { code?: unknown }) => {
+        if (err?.code !== '57P01' || retries <= 0 || typeof text !== 'string' || text.includes(';')) throw err;
+        return attempt(retries - 1);
+      });
+    return attempt(max);
+  }) as pg.Pool['query'];
 }
 
 /**
@@ -112,17 +193,14 @@ export class RetryingPool extends pg.Pool {
     this.#ownsSource = adopted.closeSource;
     this.#from = endpointFieldsFromSecret(poolConfig);
     this.on('error', NOOP);
+    const query = super.query.bind(this) as (...a: unknown[]) => Promise<unknown>;
+    Object.defineProperty(this, 'query', { value: retryEnded(query, this.options.max ?? 10), writable: true });
   }
 
   override connect(): Promise<pg.PoolClient>;
   override connect(callback: ConnectCallback): void;
   override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | undefined {
-    if (idleClientFor(this)) {
-      if (!callback) return super.connect();
-      super.connect(callback);
-      return undefined;
-    }
-    const p = retryingConnect(this, this.source, () => super.connect(), this.#from);
+    const p = checkout(this, this.source, (done) => super.connect(done), this.#from, this.options.max ?? 10);
     if (!callback) return p;
     settle(p, callback);
     return undefined;

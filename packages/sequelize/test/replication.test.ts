@@ -1,8 +1,8 @@
-// Sequelize `replication` (writer node + reader node) through rotations: the reader is a TCP proxy
+// Sequelize `replication` (writer node + reader node) through rotations: the reader is the test bed's TCP relay (startFaultProxy, mode pass)
 // in front of the same test server on another port, reached as `localhost`, so every query can
 // tell which node served it (the session's client port is one of the proxy's upstream ports).
 import { withRotatingCredentials } from '@dbcreds/sequelize';
-import { type ConformanceContext, runConformanceSuite, SESSION_SQL, startTcpProxy } from '@dbcreds/testbed';
+import { type ConformanceContext, runConformanceSuite, SESSION_SQL, startFaultProxy } from '@dbcreds/testbed';
 import { QueryTypes, Sequelize, type Transaction } from 'sequelize';
 
 runConformanceSuite({
@@ -10,7 +10,7 @@ runConformanceSuite({
   // Error semantics (6-8) are the same code path as without replication (conformance.test.ts).
   scenarios: [1, 2, 3, 4, 5, 9, 10],
   async create(ctx: ConformanceContext) {
-    const reader = await startTcpProxy({ host: ctx.host, port: ctx.port });
+    const reader = await startFaultProxy({ target: { host: ctx.host, port: ctx.port }, protocol: 'tcp' });
     const sequelize = new Sequelize(
       withRotatingCredentials(
         {

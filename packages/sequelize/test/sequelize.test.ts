@@ -9,13 +9,18 @@ import {
   putDbSecret,
   randomPassword,
   SESSION_SQL,
-  startTcpProxy,
+  startFaultProxy,
   startTestSecretsManager,
   type TestSecretsManager,
   uniqueSecretName,
 } from '@dbcreds/testbed';
 import { AccessDeniedError, ConnectionError, type Options, QueryTypes, Sequelize } from 'sequelize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+it('runs against the expected Sequelize line (vitest.sequelize631.config.ts: 6.31)', () => {
+  const line = (Sequelize as unknown as { version: string }).version.split('.').slice(0, 2).join('.');
+  expect(line).toBe(process.env.DBCREDS_EXPECT_SEQUELIZE ?? '6.37');
+});
 
 describe('withRotatingCredentials (options)', () => {
   const source = { secretId: 'x', clientConfig: { region: 'eu-west-1' } };
@@ -179,7 +184,7 @@ describe.each(ENGINES)('@dbcreds/sequelize on %s', (engine) => {
   it('replication: readerSource gives the readers their own credentials; writer and reader keep their hosts', async () => {
     const writer = await fixture();
     const reader = await fixture();
-    const proxy = await startTcpProxy(admin.server);
+    const proxy = await startFaultProxy({ target: admin.server, protocol: 'tcp' });
     try {
       const s = db({ replication: { write: {}, read: [{ host: 'localhost', port: proxy.port }] } }, writer.source, {
         readerSource: reader.source,

@@ -406,6 +406,52 @@ async function kyselyWorkload(ctx: WorkloadContext): Promise<Workload> {
   };
 }
 
+async function sequelizeWorkload(ctx: WorkloadContext): Promise<Workload> {
+  const { DataTypes, Sequelize } = await import('sequelize');
+  const { withRotatingCredentials } = await import('@dbcreds/sequelize');
+  const sequelize = new Sequelize(
+    withRotatingCredentials(
+      {
+        dialect: ctx.engine === 'postgres' ? 'postgres' : 'mysql',
+        host: ctx.host,
+        port: ctx.port,
+        database: ctx.database,
+        pool: { min: 0, max: ctx.poolMax, idle: ctx.idleTimeoutMs, evict: 100 },
+        logging: false,
+      },
+      ctx.source,
+    ),
+  );
+  const Note = sequelize.define(
+    'Note',
+    {
+      id: { type: DataTypes.INTEGER, primaryKey: true, autoIncrement: true },
+      author: DataTypes.STRING,
+      body: DataTypes.STRING,
+    },
+    { tableName: 'notes', timestamps: false },
+  );
+  return {
+    async step(w, n) {
+      if (inTx(n)) {
+        await sequelize.transaction(async (transaction) => {
+          await Note.create({ author: author(w), body: `note ${n} (tx)` }, { transaction });
+          await Note.count({ where: { author: author(w) }, transaction });
+        });
+        return;
+      }
+      await Note.create({ author: author(w), body: `note ${n}` });
+      await Note.findAll({
+        attributes: ['id', 'body'],
+        where: { author: author(w) },
+        order: [['id', 'DESC']],
+        limit: 5,
+      });
+    },
+    close: () => sequelize.close(),
+  };
+}
+
 const FACTORIES: Record<OrmName, (ctx: WorkloadContext) => Promise<Workload>> = {
   knex: knexWorkload,
   typeorm: typeormWorkload,
@@ -415,6 +461,7 @@ const FACTORIES: Record<OrmName, (ctx: WorkloadContext) => Promise<Workload>> = 
   prisma: prismaWorkload,
   drizzle: drizzleWorkload,
   kysely: kyselyWorkload,
+  sequelize: sequelizeWorkload,
 };
 
 /** Builds the workload for `orm` (loaded lazily, so only the chosen library is imported). */

@@ -14,6 +14,8 @@ export interface EmbeddedPostgres {
   readonly dataDir: string;
   /** With `tls`: the server's self-signed certificate (PEM), to pass as the client's `ssl: { ca }`. */
   readonly tlsCertificate: string | undefined;
+  /** Stops the server (fast shutdown: sessions are ended) and starts it again on the same port and data. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -76,8 +78,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions = {}):
   // Last resort if the process exits without stop(): SIGINT the server (synchronous, 'exit' allows no more).
   const onExit = () => server?.kill('SIGINT');
   process.once('exit', onExit);
-  const stop = async () => {
-    process.off('exit', onExit);
+  let start: (() => Promise<ChildProcess>) | undefined;
+  const halt = async () => {
     const running = server;
     server = undefined;
     if (running && running.exitCode === null && running.signalCode === null) {
@@ -86,6 +88,16 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions = {}):
         running.kill('SIGINT'); // fast shutdown
       });
     }
+  };
+  const restart = async () => {
+    if (!start) throw new DbCredsError('the embedded PostgreSQL has been stopped', { code: 'DBCREDS_CLOSED' });
+    await halt();
+    server = await start();
+  };
+  const stop = async () => {
+    process.off('exit', onExit);
+    start = undefined;
+    await halt();
     await rm(dataDir, { recursive: true, force: true });
     await rm(pwFile, { force: true });
   };
@@ -111,12 +123,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions = {}):
         `ssl_key_file=${join(dataDir, 'server.key')}`,
       );
     }
-    server = await serve(
-      bin.postgres,
-      ['-D', dataDir, '-p', String(port), ...settings.flatMap((s) => ['-c', s])],
-      ids,
-      log,
-    );
+    const args = ['-D', dataDir, '-p', String(port), ...settings.flatMap((s) => ['-c', s])];
+    start = () => serve(bin.postgres, args, ids, log);
+    server = await start();
   } catch (err) {
     await stop();
     const logs = tail.length > 0 ? `\nserver log:\n${tail.join('\n')}` : '';
@@ -129,6 +138,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions = {}):
     server: { engine: 'postgres', host: '127.0.0.1', port, database: 'postgres', adminUser: 'postgres', adminPassword },
     dataDir,
     tlsCertificate,
+    restart,
     stop,
   };
 }
