@@ -30,6 +30,8 @@ export interface FetchContext {
   readonly closed: AbortSignal;
   /** Called once per GetSecretValue attempt (stats). */
   onAttempt(): void;
+  /** Where fetches go, for error messages (default 'AWS Secrets Manager'). */
+  readonly from?: string;
 }
 
 /** Longer delays overflow setTimeout (it would fire at once): treated as no timeout. */
@@ -66,7 +68,8 @@ export async function fetchSecret(
         if (optional) return undefined;
         throw new SecretNotFoundError(ctx.secretId, stage, { cause: err });
       }
-      if (attempt >= maxAttempts || !isRetryableFetchError(err)) throw toTypedError(ctx.secretId, err, attempt);
+      if (attempt >= maxAttempts || !isRetryableFetchError(err))
+        throw toTypedError(ctx.secretId, err, attempt, ctx.from);
       const cap = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
       await sleep(cap / 2 + Math.random() * (cap / 2), ctx.closed);
       continue;
@@ -165,7 +168,7 @@ function isNamed(err: unknown, name: string): boolean {
   );
 }
 
-export function toTypedError(secretId: string, err: unknown, attempts: number): DbCredsError {
+export function toTypedError(secretId: string, err: unknown, attempts: number, from?: string): DbCredsError {
   if (err instanceof DbCredsError) return err;
-  return new SecretFetchError(secretId, { cause: err, attempts });
+  return new SecretFetchError(secretId, { cause: err, attempts, ...(from === undefined ? {} : { from }) });
 }

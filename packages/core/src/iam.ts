@@ -142,6 +142,7 @@ export function createIamAuthSource(options: IamAuthSourceOptions): CredentialSo
       // Served stale (while the background re-sign runs, or signing fails) until maxAge after signing.
       staleUntil: (creds: Credentials, expiresAt: number) => (creds.createdAt ?? expiresAt - max) + maxAge,
       label: `IamAuthSource(${o.username}@${o.hostname}:${o.port})`,
+      from: 'the RDS IAM token signer (AWS credentials)',
     },
   );
   const info: IamSourceInfo = Object.freeze({ hostname: o.hostname, port: o.port, username: o.username });

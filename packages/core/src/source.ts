@@ -47,6 +47,8 @@ export interface SourceBackend {
   staleUntil(creds: Credentials, expiresAt: number): number;
   /** `toString()` of the source. */
   label: string;
+  /** Where fetches go, in error messages (e.g. 'the RDS IAM token signer'). */
+  from: string;
 }
 
 class Source implements CredentialSource {
@@ -116,6 +118,11 @@ class Source implements CredentialSource {
       onAttempt: () => {
         this.#s.fetches++;
       },
+      ...(backend
+        ? { from: backend.from }
+        : this.#o.agent
+          ? { from: `the Secrets Manager Agent at ${this.#o.agent.endpoint.origin}` }
+          : {}),
     };
   }
 
@@ -477,7 +484,7 @@ class Source implements CredentialSource {
    */
   #onFetchFailure(err: unknown, background: boolean): Credentials {
     if (err instanceof SourceClosedError) throw err;
-    const typed = toTypedError(this.secretId, err, 1);
+    const typed = toTypedError(this.secretId, err, 1, this.#fetchCtx.from);
     this.#s.errors++;
     this.#consecutiveFailures++;
     const { baseDelayMs, maxDelayMs } = this.#o.errorBackoff;

@@ -128,6 +128,7 @@ describe('agent backend: reads', () => {
     const err = (await wrong.get().catch((e: unknown) => e)) as SecretFetchError;
     expect(err).toBeInstanceOf(SecretFetchError);
     expect(err.attempts).toBe(1);
+    expect(err.message).toContain(`from the Secrets Manager Agent at ${sm!.agent!.endpoint}: AgentForbidden`);
     expect((err.cause as { $metadata: { httpStatusCode: number } }).$metadata.httpStatusCode).toBe(403);
     expect(`${err.message} ${inspect(err)} ${inspect(wrong)} ${JSON.stringify(wrong.stats())}`).not.toContain(
       'not-the-token',

@@ -118,6 +118,7 @@ describe('createIamAuthSource: tokens from the real RDS signer', () => {
     vi.setSystemTime(T0 + 14 * MIN + 1);
     const err = await source.get().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SecretFetchError);
+    expect((err as Error).message).toMatch(/from the RDS IAM token signer \(AWS credentials\): Error ETIMEDOUT/);
     expect(validity(first.password).expiresAt - (T0 + 14 * MIN)).toBe(MIN); // a minute of margin was left
     signer.fail = false;
     await vi.advanceTimersByTimeAsync(1_000); // error backoff
