@@ -20,6 +20,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool as createMysqlPool } from '@dbcreds/mysql2';
 import { createPool } from '@dbcreds/pg';
+import { withRotatingCredentials as withSequelize } from '@dbcreds/sequelize';
 
 const knex = knexModule.knex ?? (knexModule.default as unknown as typeof knexModule.knex);
 const USER = 'app_iam';
@@ -173,6 +174,23 @@ describe('RDS IAM auth tokens through @dbcreds/pg, TLS on', () => {
         .connectionConfig;
       expect(cfg.enableCleartextPlugin).toBe(true);
       pool.end();
+    } finally {
+      source.close();
+    }
+  });
+
+  it('Sequelize: dialectOptions.ssl required; mysql gets the clear-text plugin (the mariadb connector has it)', () => {
+    const source = iamSource({ now: () => Date.now() });
+    try {
+      expect(() => withSequelize({ dialect: 'postgres' }, source)).toThrow(
+        /@dbcreds\/sequelize: an RDS IAM auth source needs TLS: set dialectOptions\.ssl/,
+      );
+      const ssl = { ca };
+      expect(withSequelize({ dialect: 'mysql', dialectOptions: { ssl } }, source).dialectOptions).toEqual({
+        ssl,
+        enableCleartextPlugin: true,
+      });
+      expect(withSequelize({ dialect: 'mariadb', dialectOptions: { ssl } }, source).dialectOptions).toEqual({ ssl });
     } finally {
       source.close();
     }
