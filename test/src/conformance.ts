@@ -125,7 +125,8 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
           if (process.env.DBCREDS_CONFORMANCE_REPORT) {
             // GetSecretValue calls since the scenario's last counter reset (the asserted window).
             console.info(
-              `[conformance] ${opts.name} ${engine} #${n}: GetSecretValue=${s.getSecretValueCalls()} ` +
+              `[conformance] ${opts.name} ${engine} #${n}: queries ok=${s.queries.ok} failed=${s.queries.failed} ` +
+                `GetSecretValue=${s.getSecretValueCalls()} ` +
                 `attempts=${s.attempts} refreshes=${s.source.stats().refreshes} ${Date.now() - started}ms`,
             );
           }
@@ -438,6 +439,8 @@ type SourceOpts = Omit<Partial<CredentialSourceOptions>, 'secretId' | 'client'>;
 class Scenario {
   /** Calls of the adapter's attempt function inside `source.withAuthRetry` (each = one login try). */
   attempts = 0;
+  /** `client.query()` outcomes over the scenario (DBCREDS_CONFORMANCE_REPORT). */
+  readonly queries = { ok: 0, failed: 0 };
   client!: ConformanceClient;
   private readonly extraSources: CredentialSource[] = [];
 
@@ -468,7 +471,7 @@ class Scenario {
     s.instrument();
     sm.sm.resetCounters();
     const server = serverFor(engine);
-    s.client = await create({
+    const client = await create({
       engine,
       source,
       createSource: (overrides = {}) => {
@@ -483,6 +486,21 @@ class Scenario {
       idleTimeoutMs: IDLE_TIMEOUT_MS,
       maxConnections: MAX_CONNECTIONS,
     });
+    // Counts queries for the report (failures include those scenarios 6 and 7 provoke on purpose).
+    s.client = {
+      ...client,
+      query: () =>
+        client.query().then(
+          (u) => {
+            s.queries.ok++;
+            return u;
+          },
+          (err: unknown) => {
+            s.queries.failed++;
+            throw err;
+          },
+        ),
+    };
     return s;
   }
 

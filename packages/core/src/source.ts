@@ -351,16 +351,8 @@ class Source implements CredentialSource {
   async #tryCurrent(rejected: DbCredentials, refreshNow: boolean): Promise<{ found?: Credentials; cur: Credentials }> {
     const cur = (await this.#fetch('AWSCURRENT', false, refreshNow))!;
     if (!this.#usable(cur, rejected, refreshNow)) return { cur };
-    if (rejected.stage === 'AWSPENDING') {
-      // The fallback itself was rejected (pending created but never set on the server): back to AWSCURRENT.
-      this.#s.fallbacks++;
-      this.#emitter.emit('fallback', {
-        secretId: this.secretId,
-        rejectedVersionId: rejected.versionId,
-        versionId: cur.versionId,
-        stage: 'AWSCURRENT',
-      });
-    }
+    // The fallback itself was rejected (pending created but never set on the server): back to AWSCURRENT.
+    if (rejected.stage === 'AWSPENDING') this.#fellBack(rejected, cur);
     return { found: this.#install(cur, 'refresh', undefined), cur };
   }
 
@@ -373,19 +365,24 @@ class Source implements CredentialSource {
     const pending = await this.#fetch('AWSPENDING', true, refreshNow);
     if (pending === undefined) return { absent: true };
     if (!this.#usable(pending, rejected, refreshNow)) return { absent: false };
-    this.#s.fallbacks++;
-    this.#emitter.emit('fallback', {
-      secretId: this.secretId,
-      rejectedVersionId: rejected.versionId,
-      versionId: pending.versionId,
-      stage: 'AWSPENDING',
-    });
+    this.#fellBack(rejected, pending);
     this.#o.logger?.info?.('dbcreds: AWSCURRENT rejected, using AWSPENDING', {
       secretId: this.secretId,
       rejectedVersionId: rejected.versionId,
       versionId: pending.versionId,
     });
     return { found: this.#install(pending, 'refresh', rejected.versionId), absent: false };
+  }
+
+  /** Counts and announces a rotation-window fallback from `rejected` to `to` (its stage: where we fell back to). */
+  #fellBack(rejected: DbCredentials, to: Credentials): void {
+    this.#s.fallbacks++;
+    this.#emitter.emit('fallback', {
+      secretId: this.secretId,
+      rejectedVersionId: rejected.versionId,
+      versionId: to.versionId,
+      stage: to.stage,
+    });
   }
 
   /** A version other than the rejected one; read through the agent's cache, also not older than it. */

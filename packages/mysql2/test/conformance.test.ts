@@ -1,6 +1,6 @@
 import { runConformanceSuite } from '@dbcreds/testbed';
 import type { RowDataPacket } from 'mysql2';
-import { createPool } from '../src/index.js';
+import { conformancePool } from './conformance-pool.js';
 
 // Both backends: the SDK client, and the Secrets Manager Agent in front of the local Secrets Manager.
 for (const backend of ['sdk', 'agent'] as const) {
@@ -9,14 +9,7 @@ for (const backend of ['sdk', 'agent'] as const) {
     backend,
     engines: ['mysql'],
     async create(ctx) {
-      const pool = createPool(ctx.source, {
-        host: ctx.host,
-        port: ctx.port,
-        database: ctx.database,
-        connectionLimit: ctx.maxConnections,
-        maxIdle: 0,
-        idleTimeout: ctx.idleTimeoutMs,
-      }).promise();
+      const pool = conformancePool(ctx).promise();
       const currentUser = async (q: Pick<typeof pool, 'query'>) => {
         const [rows] = await q.query<RowDataPacket[]>('SELECT CURRENT_USER() AS u');
         return String(rows[0]!.u);

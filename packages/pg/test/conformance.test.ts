@@ -1,5 +1,5 @@
 import { runConformanceSuite } from '@dbcreds/testbed';
-import { createPool } from '../src/index.js';
+import { conformancePool } from './conformance-pool.js';
 
 // Both backends: the SDK client, and the Secrets Manager Agent in front of the local Secrets Manager.
 for (const backend of ['sdk', 'agent'] as const) {
@@ -8,13 +8,7 @@ for (const backend of ['sdk', 'agent'] as const) {
     backend,
     engines: ['postgres'],
     async create(ctx) {
-      const pool = createPool(ctx.source, {
-        host: ctx.host,
-        port: ctx.port,
-        database: ctx.database,
-        max: ctx.maxConnections,
-        idleTimeoutMillis: ctx.idleTimeoutMs,
-      });
+      const pool = conformancePool(ctx);
       const currentUser = async (q: { query: typeof pool.query }) =>
         ((await q.query('SELECT current_user AS u')) as { rows: Array<{ u: string }> }).rows[0]!.u;
       return {
