@@ -9,9 +9,8 @@
  * than the run, so every call counted is the initial read or a rotation's.
  */
 import { loadavg } from 'node:os';
-import { parseArgs } from 'node:util';
 import { startLocalSecretsManager } from '@dbcreds/local-secrets-manager';
-import { exitOnSignals, int, writeReport } from './cli.js';
+import { exitOnSignals, int, parseFlags, writeReport } from './cli.js';
 import { type DrillEngine, startPostgres, useMariaDb } from './drill-servers.js';
 import { FLEET_DEFAULTS, type FleetOptions, type FleetResult, runFleet } from './fleet-run.js';
 
@@ -104,15 +103,7 @@ async function main(): Promise<void> {
     'sm-latency-ms',
     'out',
   ] as const;
-  const { values } = parseArgs({
-    options: {
-      ...Object.fromEntries(names.map((n) => [n, { type: 'string' as const }])),
-      'no-write': { type: 'boolean' },
-      help: { type: 'boolean' },
-    },
-    strict: true,
-  });
-  const v = values as Record<string, string | undefined>;
+  const { v, values } = parseFlags(names);
   if (values.help) {
     console.log(HELP);
     return;
