@@ -12,7 +12,8 @@ import { loadavg } from 'node:os';
 import { startLocalSecretsManager } from '@dbcreds/local-secrets-manager';
 import { exitOnSignals, int, parseFlags, writeReport } from './cli.js';
 import { type DrillEngine, startPostgres, useMariaDb } from './drill-servers.js';
-import { FLEET_DEFAULTS, type FleetOptions, type FleetResult, runFleet } from './fleet-run.js';
+import type { FleetResult } from './fleet-report.js';
+import { FLEET_DEFAULTS, type FleetOptions, runFleet } from './fleet-run.js';
 
 const HELP = `Usage: npm run bench -- agent-fleet [flags]
 

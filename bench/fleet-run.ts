@@ -11,6 +11,7 @@ import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import type { LocalSecretsManager } from '@dbcreds/local-secrets-manager';
 import { DEFAULT_DRILL_OPTIONS, drillClient, readCurrent, registerRotator, rotate } from './drill-run.js';
 import { createDrillAdmin, type DrillEngine, rdsSecretValue, type StartedServer } from './drill-servers.js';
+import { type FleetResult, histogram } from './fleet-report.js';
 import type { FleetWorkerConfig, FleetWorkerResult, ParentMessage, WorkerMessage } from './fleet-worker.js';
 
 export interface FleetOptions {
@@ -40,38 +41,6 @@ export const FLEET_DEFAULTS: FleetOptions = {
   thinkMs: 100,
   windowMs: 1000,
 };
-
-export interface FleetResult {
-  processes: number;
-  /** Processes that died before reporting (an uncaught error: a crash in production). */
-  crashed: number;
-  durationMs: number;
-  queriesOk: number;
-  queriesFailed: number;
-  killedInFlight: number;
-  /** GetSecretValue calls of the fleet (sum of the processes' own counts). */
-  getSecretValue: number;
-  /** The local SM's counter minus the bench's own calls: must equal `getSecretValue`. */
-  getSecretValueServer: number;
-  /** Backend 'agent': the agent's calls to Secrets Manager (GetSecretValue, DescribeSecret); else absent. */
-  agentUpstream?: { getSecretValue: number; describeSecret: number };
-  perProcess: { min: number; median: number; max: number };
-  /** Calls per 1 s since the load started; index 0 includes the startup reads. */
-  histogram: number[];
-  /** Rotation start times, ms since the load started. */
-  rotationsAtMs: number[];
-  errorSamples: string[];
-}
-
-/** Calls per 1 s bin from `t0` over `durationMs` (calls before t0 land in bin 0). */
-export function histogram(times: number[], t0: number, durationMs: number): number[] {
-  const bins = new Array<number>(Math.max(1, Math.ceil(durationMs / 1000))).fill(0);
-  for (const t of times) {
-    const i = Math.min(bins.length - 1, Math.max(0, Math.floor((t - t0) / 1000)));
-    bins[i]!++;
-  }
-  return bins;
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -9,7 +9,8 @@ import { loadavg } from 'node:os';
 import { startLocalSecretsManager } from '@dbcreds/local-secrets-manager';
 import { exitOnSignals, int, parseFlags, writeReport } from './cli.js';
 import { type DrillEngine, startPostgres, useMariaDb } from './drill-servers.js';
-import { FLEET_DEFAULTS as DEFAULTS, type FleetOptions, type FleetResult, runFleet } from './fleet-run.js';
+import { type FleetResult, formatFleet } from './fleet-report.js';
+import { FLEET_DEFAULTS as DEFAULTS, type FleetOptions, runFleet } from './fleet-run.js';
 
 const HELP = `Usage: npm run bench -- fleet [flags]
 
@@ -27,45 +28,6 @@ const HELP = `Usage: npm run bench -- fleet [flags]
   --out <file>            JSON output (default bench/results/fleet-<date>.json)
   --no-write              print only
   --help`;
-
-export function formatFleet(results: FleetResult[], o: FleetOptions): string {
-  const head = [
-    'processes',
-    'crashed',
-    'ok',
-    'failed',
-    'GetSecretValue',
-    'per process min / median / max',
-    'expected per process',
-    'max calls in 1 s',
-  ];
-  // 1 initial read + TTL expiries (mean TTL 0.75 × ttl under constant load) + ≤ 2 per rotation.
-  const expected = (r: FleetResult) => {
-    const expiries = Math.floor(r.durationMs / (0.75 * o.ttlMs));
-    return `≈ ${1 + expiries}–${1 + expiries + 2 * o.rotations}`;
-  };
-  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
-  for (const r of results) {
-    lines.push(
-      `| ${[
-        r.processes,
-        r.crashed,
-        r.queriesOk,
-        r.queriesFailed,
-        r.getSecretValue,
-        `${r.perProcess.min} / ${r.perProcess.median} / ${r.perProcess.max}`,
-        expected(r),
-        Math.max(...r.histogram),
-      ].join(' | ')} |`,
-    );
-  }
-  const hist = results.map(
-    (r) =>
-      `${String(r.processes).padStart(3)} processes, calls per 1 s: ${r.histogram.join(' ')}` +
-      `  (rotations at ${r.rotationsAtMs.map((t) => `${Math.floor(t / 1000)} s`).join(', ')})`,
-  );
-  return `${lines.join('\n')}\n\n${hist.join('\n')}`;
-}
 
 async function main(): Promise<void> {
   const names = [
