@@ -90,6 +90,7 @@ export default defineConfig({
     alias: [
       ...pkgs.map((p) => ({ find: new RegExp(`^@dbcreds/${p}$`), replacement: r(`./packages/${p}/src/index.ts`) })),
       { find: /^@dbcreds\/core\/adapter$/, replacement: r('./packages/core/src/adapter/index.ts') },
+      { find: /^@dbcreds\/core\/iam$/, replacement: r('./packages/core/src/iam.ts') },
       { find: /^@dbcreds\/knex\/dialect$/, replacement: r('./packages/knex/src/dialect.ts') },
       { find: /^@dbcreds\/testbed$/, replacement: r('./test/src/index.ts') },
       { find: /^dbcreds$/, replacement: r('./packages/cli/src/index.ts') },

@@ -1,5 +1,5 @@
 /** Figures and tables of the fleet benchmark (fleet.ts); numbers only, no credentials. */
-import type { FleetOptions } from './fleet.js';
+import type { FleetOptions } from './fleet-run.js';
 
 export interface FleetResult {
   processes: number;
@@ -13,6 +13,8 @@ export interface FleetResult {
   getSecretValue: number;
   /** The local SM's counter minus the bench's own calls: must equal `getSecretValue`. */
   getSecretValueServer: number;
+  /** Backend 'agent': the agent's calls to Secrets Manager (GetSecretValue, DescribeSecret); else absent. */
+  agentUpstream?: { getSecretValue: number; describeSecret: number };
   perProcess: { min: number; median: number; max: number };
   /** Calls per 1 s since the load started; index 0 includes the startup reads. */
   histogram: number[];

@@ -4,7 +4,6 @@
  * Each scenario proves the server rejects the old credentials before asserting recovery, and
  * asserts zero failed queries and a bound on GetSecretValue calls.
  */
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   type CredentialSource,
   type CredentialSourceOptions,
@@ -40,8 +39,8 @@ export interface ConformanceContext {
   source: CredentialSource;
   /** Another source on the same secret, e.g. to test the adapter's handling of source options. Closed by the suite. */
   createSource(overrides?: Omit<Partial<CredentialSourceOptions>, 'secretId' | 'client'>): CredentialSource;
-  /** The same secret as options (`{ secretId, client }`), for adapters that accept source options. */
-  sourceOptions: { secretId: string; client: SecretsManagerClient };
+  /** The same secret as options (`{ secretId, client }`, or `{ secretId, agent }`), for adapters that accept source options. */
+  sourceOptions: CredentialSourceOptions;
   host: string;
   port: number;
   database: string;
@@ -67,6 +66,12 @@ export interface ConformanceSuiteOptions {
    * one, so concurrent failing queries cost up to 2 creates each; every create still retries at most once.
    */
   createsPerFailedQuery?: number;
+  /**
+   * 'sdk' (default): sources read Secrets Manager with the SDK client. 'agent': through the local
+   * Secrets Manager Agent endpoint (TTL 300 s, or the scenario's `ttlMs` when shorter); the asserted
+   * GetSecretValue counts are then the agent's calls to Secrets Manager.
+   */
+  backend?: 'sdk' | 'agent';
 }
 
 /** Scenario numbers and titles. */
@@ -98,7 +103,8 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
   const failing = new Set(opts.expectFailures ?? []);
   const creates = opts.createsPerFailedQuery ?? 1;
 
-  describe.each(engines)(`${opts.name} conformance on %s`, (engine) => {
+  const via = opts.backend === 'agent' ? ' via the Secrets Manager Agent' : '';
+  describe.each(engines)(`${opts.name} conformance${via} on %s`, (engine) => {
     let admin: Admin;
     beforeAll(async () => {
       admin = await createAdmin(engine);
@@ -112,7 +118,7 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
       const title = `${n}. ${SCENARIOS[n]}`;
       const run = async () => {
         const started = Date.now();
-        const s = await Scenario.start(engine, admin, opts.create, sourceOpts ?? {});
+        const s = await Scenario.start(engine, admin, opts.create, sourceOpts ?? {}, opts.backend ?? 'sdk');
         try {
           await body(s);
         } finally {
@@ -425,6 +431,8 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
 const ROTATIONS_BACK_TO_BACK = 3;
 
 const TTL_SHORT_MS = 400;
+/** The agent's default ttl_seconds (300). */
+const AGENT_TTL_MS = 300_000;
 const MIN_REFRESH_MS = 500;
 
 type SourceOpts = Omit<Partial<CredentialSourceOptions>, 'secretId' | 'client'>;
@@ -452,12 +460,15 @@ class Scenario {
     admin: Admin,
     create: ConformanceSuiteOptions['create'],
     sourceOpts: SourceOpts,
+    backend: 'sdk' | 'agent',
   ): Promise<Scenario> {
-    const sm = await startTestSecretsManager();
+    const agentTtlMs = Math.min(AGENT_TTL_MS, sourceOpts.ttlMs ?? AGENT_TTL_MS);
+    const sm = await startTestSecretsManager(backend === 'agent' ? { agent: { ttlMs: agentTtlMs } } : {});
     const user = await admin.createUser({ prefix: 'conf' });
     const secretId = uniqueSecretName('conformance');
     await putDbSecret(sm.client, secretId, dbSecretFor(engine, user));
-    const source = createCredentialSource({ secretId, client: sm.client, ...sourceOpts });
+    const reader = sm.agent ? { agent: sm.agent } : { client: sm.client };
+    const source = createCredentialSource({ secretId, ...reader, ...sourceOpts });
     const s = new Scenario(engine, admin, sm, user, secretId, source);
     s.instrument();
     sm.sm.resetCounters();
@@ -466,11 +477,11 @@ class Scenario {
       engine,
       source,
       createSource: (overrides = {}) => {
-        const extra = createCredentialSource({ secretId, client: sm.client, ...sourceOpts, ...overrides });
+        const extra = createCredentialSource({ secretId, ...reader, ...sourceOpts, ...overrides });
         s.extraSources.push(extra);
         return extra;
       },
-      sourceOptions: { secretId, client: sm.client },
+      sourceOptions: { secretId, ...reader },
       host: server.host,
       port: server.port,
       database: server.database,
@@ -506,8 +517,9 @@ class Scenario {
     Object.defineProperty(this.source, 'withAuthRetry', { value: counted, configurable: true, writable: true });
   }
 
+  /** GetSecretValue calls Secrets Manager received: from the sources, or from the agent in front of it. */
   getSecretValueCalls(): number {
-    return this.sm.sm.callCount('GetSecretValue');
+    return this.sm.sm.callCount('GetSecretValue') + (this.sm.sm.agent?.callCount('GetSecretValue') ?? 0);
   }
 
   async warm(n: number): Promise<void> {

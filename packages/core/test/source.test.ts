@@ -661,6 +661,7 @@ describe('close and stats', () => {
       misses: 1,
       fetches: 4,
       refreshes: 2,
+      forcedRefreshes: 0,
       rateLimited: 1,
       fallbacks: 0,
       errors: 0,

@@ -5,7 +5,7 @@
  */
 import type { CredentialSource, CredentialSourceOptions } from '@dbcreds/core';
 import { adoptSource, applyCredentials, checkOptions, endpointFieldsFromSecret } from '@dbcreds/core/adapter';
-import type { SecretEndpointFields } from '@dbcreds/core/adapter';
+import { iamDriverRequirements, type SecretEndpointFields } from '@dbcreds/core/adapter';
 import pg from 'pg';
 
 /** pg.PoolConfig without the keys that would override the secret, plus `closeSource`. */
@@ -75,6 +75,7 @@ function deliver(p: Promise<pg.PoolClient>, cb: ConnectCallback | undefined): Pr
  * `connect`, so it is covered too. Returns the pool.
  */
 export function installRetry<P extends PgPoolLike>(pool: P, source: CredentialSource): P {
+  iamDriverRequirements('pg', source, 'postgres', pool.options as Record<string, unknown>);
   const original = pool.connect.bind(pool) as (cb?: ConnectCallback) => Promise<pg.PoolClient> | undefined;
   const from: SecretEndpointFields = { host: false, port: false, database: false };
   const connect = (cb?: ConnectCallback): Promise<pg.PoolClient> | undefined =>
@@ -176,6 +177,8 @@ export class RetryingPool extends pg.Pool {
     });
     const { closeSource, ...poolConfig } = config;
     const adopted = adoptSource(source, closeSource);
+    // An RDS IAM source needs TLS: refused here with what to set.
+    iamDriverRequirements('pg', adopted.source, 'postgres', poolConfig);
     super(poolConfig);
     this.source = adopted.source;
     this.#ownsSource = adopted.closeSource;
