@@ -315,12 +315,6 @@ class Source implements CredentialSource {
           cur = forced.cur;
         } else cur = again.cur;
       }
-      if (pending === undefined) {
-        // No AWSPENDING: no rotation in progress, or finishSecret ran between the two reads (the label
-        // moved on and AWSCURRENT is the new version now). One more read tells them apart.
-        const now = (await this.#fetch('AWSCURRENT', false))!;
-        if (now.versionId !== rejected.versionId) return this.#install(now, 'refresh', undefined);
-      }
       this.#markFruitless();
       // Agent: a stale cached AWSCURRENT older than the rejected version is not installed either.
       const e = this.#entry;
@@ -351,7 +345,10 @@ class Source implements CredentialSource {
     const c = await this.#tryCurrent(rejected, refreshNow);
     if (c.found || pending === 'skip') return { ...c, pendingAbsent: pending === 'skip' };
     const p = await this.#tryPending(rejected, refreshNow);
-    return { found: p.found, cur: c.cur, pendingAbsent: p.absent };
+    if (!p.absent) return { found: p.found, cur: c.cur, pendingAbsent: false };
+    // No AWSPENDING: no rotation in progress, or finishSecret ran between the two reads (the label moved on
+    // and AWSCURRENT is the new version now). One more read tells them apart.
+    return { ...(await this.#tryCurrent(rejected, refreshNow)), pendingAbsent: true };
   }
 
   async #tryCurrent(rejected: DbCredentials, refreshNow: boolean): Promise<{ found?: Credentials; cur: Credentials }> {
