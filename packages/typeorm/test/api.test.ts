@@ -109,7 +109,7 @@ describe.each(ENGINES)('@dbcreds/typeorm on %s', (engine) => {
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(err).toMatchObject(engine === 'postgres' ? { code: '28P01' } : { errno: 1045 });
     expect(dataSource!.isInitialized).toBe(false);
-    expect(sm.sm.callCount('GetSecretValue')).toBeLessThanOrEqual(3); // initial + one refresh (AWSCURRENT, AWSPENDING)
+    expect(sm.sm.callCount('GetSecretValue')).toBeLessThanOrEqual(4); // initial + one refresh (AWSCURRENT, AWSPENDING, AWSCURRENT)
   });
 
   it('repositories, DataSource.transaction and QueryRunner work across a single-user rotation; no password leaks', async () => {
