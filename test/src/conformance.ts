@@ -14,6 +14,7 @@ import {
 } from '@dbcreds/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Admin, createAdmin, randomPassword, type UserCreds } from './admin.js';
+import { currentAudit, LeakAudit, setCurrentAudit } from './leak-audit.js';
 import {
   dbSecretFor,
   moveCurrent,
@@ -32,6 +33,8 @@ export interface ConformanceClient {
   transaction(body: (query: () => Promise<string>) => Promise<void>): Promise<void>;
   /** Ends the pool / ORM. Must not close `ctx.source` (the suite does). */
   close(): Promise<void>;
+  /** The library's objects (pool, ORM instance…) for the leak audit's `inspect` (optional). */
+  inspectables?(): unknown[];
 }
 
 export interface ConformanceContext {
@@ -108,12 +111,13 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
         const s = await Scenario.start(engine, admin, opts.create, sourceOpts ?? {});
         try {
           await body(s);
+          s.auditEnd();
         } finally {
           if (process.env.DBCREDS_CONFORMANCE_REPORT) {
             // GetSecretValue calls since the scenario's last counter reset (the asserted window).
             console.info(
               `[conformance] ${opts.name} ${engine} #${n}: GetSecretValue=${s.getSecretValueCalls()} ` +
-                `attempts=${s.attempts} refreshes=${s.source.stats().refreshes} ${Date.now() - started}ms`,
+                `attempts=${s.attempts} refreshes=${s.source.stats().refreshes} audited=${s.audit.lines} ${Date.now() - started}ms`,
             );
           }
           await s.dispose();
@@ -429,7 +433,15 @@ class Scenario {
     readonly user: UserCreds,
     readonly secretId: string,
     readonly source: CredentialSource,
+    readonly audit: LeakAudit,
   ) {}
+
+  /** Leak audit: inspect the source and the library's objects, then no password of the run anywhere. */
+  auditEnd(): void {
+    this.audit.add('source', this.source);
+    for (const o of this.client.inspectables?.() ?? []) this.audit.add('client', o);
+    this.audit.assertClean();
+  }
 
   static async start(
     engine: EngineName,
@@ -441,8 +453,11 @@ class Scenario {
     const user = await admin.createUser({ prefix: 'conf' });
     const secretId = uniqueSecretName('conformance');
     await putDbSecret(sm.client, secretId, dbSecretFor(engine, user));
-    const source = createCredentialSource({ secretId, client: sm.client, ...sourceOpts });
-    const s = new Scenario(engine, admin, sm, user, secretId, source);
+    const audit = new LeakAudit();
+    setCurrentAudit(audit);
+    const source = createCredentialSource({ secretId, client: sm.client, logger: audit.logger, ...sourceOpts });
+    audit.watch(source);
+    const s = new Scenario(engine, admin, sm, user, secretId, source, audit);
     s.instrument();
     sm.sm.resetCounters();
     const server = serverFor(engine);
@@ -450,7 +465,14 @@ class Scenario {
       engine,
       source,
       createSource: (overrides = {}) => {
-        const extra = createCredentialSource({ secretId, client: sm.client, ...sourceOpts, ...overrides });
+        const extra = createCredentialSource({
+          secretId,
+          client: sm.client,
+          logger: audit.logger,
+          ...sourceOpts,
+          ...overrides,
+        });
+        audit.watch(extra);
         s.extraSources.push(extra);
         return extra;
       },
@@ -535,6 +557,7 @@ class Load {
         this.ok++;
       } catch (err) {
         this.failures.push(err);
+        currentAudit?.error(err);
       } finally {
         this.inFlight--;
       }
@@ -574,7 +597,10 @@ async function settle<T>(promises: Promise<T>[]): Promise<{ values: T[]; failure
   const failures: string[] = [];
   for (const r of results) {
     if (r.status === 'fulfilled') values.push(r.value);
-    else failures.push(describeError(r.reason));
+    else {
+      currentAudit?.error(r.reason);
+      failures.push(describeError(r.reason));
+    }
   }
   return { values, failures };
 }
@@ -583,6 +609,7 @@ async function captureError(p: Promise<unknown>): Promise<unknown> {
   try {
     await p;
   } catch (err) {
+    currentAudit?.error(err);
     return err;
   }
   throw new Error('expected the query to fail, but it succeeded');

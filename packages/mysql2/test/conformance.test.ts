@@ -34,6 +34,7 @@ runConformanceSuite({
         }
       },
       close: () => pool.end(),
+      inspectables: () => [pool],
     };
   },
 });

@@ -8,6 +8,7 @@ import {
   applyCredentials,
   checkOptions,
   endpointFieldsFromSecret,
+  hideConnectionPassword,
   type SecretEndpointFields,
 } from '@dbcreds/core/adapter';
 import pg from 'pg';
@@ -71,6 +72,7 @@ export function installRetry<P extends PgPoolLike>(pool: P, source: CredentialSo
     return undefined;
   };
   Object.defineProperty(pool, 'connect', { value: connect, writable: true, configurable: true });
+  (pool as unknown as Partial<pg.Pool>).on?.('connect', hideConnectionPassword);
   return pool;
 }
 
@@ -129,6 +131,7 @@ export class RetryingPool extends pg.Pool {
     this.#ownsSource = adopted.closeSource;
     this.#from = endpointFieldsFromSecret(poolConfig);
     this.on('error', NOOP);
+    this.on('connect', hideConnectionPassword);
     const query = super.query.bind(this) as (...a: unknown[]) => Promise<unknown>;
     Object.defineProperty(this, 'query', { value: retryEnded(query, this.options.max ?? 10), writable: true });
   }

@@ -30,6 +30,7 @@ runConformanceSuite({
         }
       },
       close: () => pool.end(),
+      inspectables: () => [pool],
     };
   },
 });

@@ -67,6 +67,7 @@ runConformanceSuite({
         }
       },
       close: () => dataSource.destroy(),
+      inspectables: () => [dataSource, dataSource.driver],
     };
   },
 });
