@@ -3,7 +3,18 @@ import type { InlineConfig } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
 
 const r = (p: string) => fileURLToPath(new URL(p, import.meta.url));
-const pkgs = ['core', 'pg', 'mysql2', 'knex', 'typeorm', 'mikro-orm', 'prisma', 'rotation', 'local-secrets-manager'];
+const pkgs = [
+  'core',
+  'pg',
+  'mysql2',
+  'knex',
+  'typeorm',
+  'mikro-orm',
+  'prisma',
+  'sequelize',
+  'rotation',
+  'local-secrets-manager',
+];
 
 /**
  * The `unit` project: no database, no test bed (its globalSetup is not run, so a file here that asks for
@@ -15,10 +26,18 @@ const UNIT = [
   'packages/local-secrets-manager/test/**/*.test.ts',
   'packages/cli/test/args.test.ts',
   'packages/rotation/test/unit.test.ts',
-  'deploy/test/**/*.test.ts',
+  // deploy: synth/nag and manifest checks; its Lambda and container-bundle tests need the test bed
+  'deploy/test/stack.test.ts',
+  'deploy/test/k8s.test.ts',
 ];
 const UNIT_EXCLUDED = ['packages/core/test/integration.test.ts'];
-const ALL = ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'bench/**/*.test.ts'];
+const ALL = [
+  'packages/*/test/**/*.test.ts',
+  'test/**/*.test.ts',
+  'examples/*/test/**/*.test.ts',
+  'bench/**/*.test.ts',
+  'deploy/test/**/*.test.ts',
+];
 
 /** Test options shared by every project and by the peer-version matrix configs (packages/<name>/vitest.<leg>.config.ts). */
 const common: InlineConfig = {

@@ -214,52 +214,139 @@ export const awsWrapper: ContenderSpec = {
   },
 };
 
+type DbcredsPool =
+  | { engine: 'postgres'; pool: import('@dbcreds/pg').RetryingPool }
+  | { engine: 'mysql'; pool: mysql.Pool };
+
+/** `createPool(source, config)` from `@dbcreds/pg` / `@dbcreds/mysql2` with the drill's pool shape, defaults otherwise. */
+async function dbcredsPool(ctx: ContenderContext): Promise<DbcredsPool> {
+  const source = { secretId: ctx.secretId, clientConfig: ctx.clientConfig };
+  if (ctx.engine === 'postgres') {
+    const { createPool } = await import('@dbcreds/pg');
+    const pool = createPool(source, {
+      host: ctx.server.host,
+      port: ctx.server.port,
+      database: ctx.server.database,
+      max: ctx.pool.max,
+      idleTimeoutMillis: ctx.pool.idleTimeoutMs,
+      connectionTimeoutMillis: ctx.pool.connectTimeoutMs,
+    });
+    silence(pool);
+    return { engine: 'postgres', pool };
+  }
+  const { createPool } = await import('@dbcreds/mysql2');
+  const { user: _u, password: _p, ...options } = mysqlPoolOptions(ctx, '', '');
+  const pool = createPool(source, options);
+  silence(pool);
+  return { engine: 'mysql', pool };
+}
+
+const endPool = (p: DbcredsPool): Promise<void> => (p.engine === 'postgres' ? p.pool.end() : p.pool.promise().end());
+
 /** 4. dbcreds: `createPool(source, config)` from `@dbcreds/pg` / `@dbcreds/mysql2`, defaults otherwise. */
 export const dbcreds: ContenderSpec = {
   id: 'dbcreds',
   label: 'dbcreds createPool',
   async create(ctx) {
-    const source = { secretId: ctx.secretId, clientConfig: ctx.clientConfig };
-    if (ctx.engine === 'postgres') {
-      const { createPool } = await import('@dbcreds/pg');
-      const pool = createPool(source, {
-        host: ctx.server.host,
-        port: ctx.server.port,
-        database: ctx.server.database,
-        max: ctx.pool.max,
-        idleTimeoutMillis: ctx.pool.idleTimeoutMs,
-        connectionTimeoutMillis: ctx.pool.connectTimeoutMs,
-      });
-      silence(pool);
-      return {
-        query: async () => {
-          await pool.query('SELECT 1');
-        },
-        close: () => pool.end(),
-      };
-    }
-    const { createPool } = await import('@dbcreds/mysql2');
-    const { user: _u, password: _p, ...options } = mysqlPoolOptions(ctx, '', '');
-    const pool = createPool(source, options);
-    silence(pool);
-    const p = pool.promise();
+    const p = await dbcredsPool(ctx);
+    const query = p.engine === 'postgres' ? () => p.pool.query('SELECT 1') : () => p.pool.promise().query('SELECT 1');
     return {
       query: async () => {
-        await p.query('SELECT 1');
+        await query();
       },
-      close: () => p.end(),
+      close: () => endPool(p),
     };
   },
 };
 
+/** dbcreds through Drizzle (`drizzle(pool)` over the same pools): not in the default run. */
+export const dbcredsDrizzle: ContenderSpec = {
+  id: 'dbcreds-drizzle',
+  label: 'dbcreds pool via Drizzle',
+  async create(ctx) {
+    const { sql } = await import('drizzle-orm');
+    const p = await dbcredsPool(ctx);
+    let execute: () => Promise<unknown>;
+    if (p.engine === 'postgres') {
+      const db = (await import('drizzle-orm/node-postgres')).drizzle(p.pool);
+      execute = () => db.execute(sql`SELECT 1`);
+    } else {
+      const db = (await import('drizzle-orm/mysql2')).drizzle(p.pool);
+      execute = () => db.execute(sql`SELECT 1`);
+    }
+    return {
+      query: async () => {
+        await execute();
+      },
+      close: () => endPool(p),
+    };
+  },
+};
+
+/** dbcreds through Kysely (`PostgresDialect` / `MysqlDialect` over the same pools): not in the default run. */
+export const dbcredsKysely: ContenderSpec = {
+  id: 'dbcreds-kysely',
+  label: 'dbcreds pool via Kysely',
+  async create(ctx) {
+    const { Kysely, MysqlDialect, PostgresDialect, sql } = await import('kysely');
+    const p = await dbcredsPool(ctx);
+    const dialect =
+      p.engine === 'postgres' ? new PostgresDialect({ pool: p.pool }) : new MysqlDialect({ pool: p.pool });
+    const db = new Kysely<Record<string, never>>({ dialect });
+    return {
+      query: async () => {
+        await sql`SELECT 1`.execute(db);
+      },
+      close: () => db.destroy(),
+    };
+  },
+};
+
+/** dbcreds' Sequelize adapter (`withRotatingCredentials`, dialect postgres / mysql): not in the default run. */
+export const dbcredsSequelize: ContenderSpec = {
+  id: 'dbcreds-sequelize',
+  label: 'dbcreds Sequelize adapter',
+  async create(ctx) {
+    const { Sequelize } = await import('sequelize');
+    const { withRotatingCredentials } = await import('@dbcreds/sequelize');
+    const sequelize = new Sequelize(
+      withRotatingCredentials(
+        {
+          dialect: ctx.engine === 'postgres' ? 'postgres' : 'mysql',
+          host: ctx.server.host,
+          port: ctx.server.port,
+          database: ctx.server.database,
+          pool: { min: 0, max: ctx.pool.max, idle: ctx.pool.idleTimeoutMs, evict: 100 },
+          dialectOptions:
+            ctx.engine === 'postgres'
+              ? { connectionTimeoutMillis: ctx.pool.connectTimeoutMs }
+              : { connectTimeout: ctx.pool.connectTimeoutMs },
+          logging: false,
+        },
+        { secretId: ctx.secretId, clientConfig: ctx.clientConfig },
+      ),
+    );
+    return {
+      query: async () => {
+        await sequelize.query('SELECT 1');
+      },
+      close: () => sequelize.close(),
+    };
+  },
+};
+
+/** The default run: dbcreds and its peers. */
 export const ALL_CONTENDERS: ContenderSpec[] = [naive, powertools(300), powertools(5), awsWrapper, dbcreds];
+/** dbcreds through the ORMs (`--contenders orms`, or by id): the same hooks as `dbcreds`, so opt-in to keep the default run short. */
+export const ORM_CONTENDERS: ContenderSpec[] = [dbcredsSequelize, dbcredsDrizzle, dbcredsKysely];
 
 export function contenderById(id: string): ContenderSpec {
   const m = /^powertools-(\d+)s$/.exec(id);
   if (m) return powertools(Number(m[1]));
-  const found = ALL_CONTENDERS.find((c) => c.id === id);
+  const known = [...ALL_CONTENDERS, ...ORM_CONTENDERS];
+  const found = known.find((c) => c.id === id);
   if (!found) {
-    throw new Error(`unknown contender ${JSON.stringify(id)}; known: ${ALL_CONTENDERS.map((c) => c.id).join(', ')}`);
+    throw new Error(`unknown contender ${JSON.stringify(id)}; known: ${known.map((c) => c.id).join(', ')}`);
   }
   return found;
 }

@@ -18,8 +18,15 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import type { LocalSecretsManager } from '@dbcreds/local-secrets-manager';
 import { createRotationHandler } from '@dbcreds/rotation';
+import type { DrillTimeline } from './drill-chart.js';
 import type { ContenderContext, ContenderInstance, ContenderSpec } from './drill-contenders.js';
-import { createDrillAdmin, type DrillAdmin, type DrillServer, randomPassword } from './drill-servers.js';
+import {
+  createDrillAdmin,
+  type DrillAdmin,
+  type DrillServer,
+  randomPassword,
+  rdsSecretValue,
+} from './drill-servers.js';
 
 export type RotationMode = 'handler' | 'manual';
 
@@ -111,7 +118,14 @@ export interface ContenderResult {
   rotationMs: number[];
   sessionsKilled: number;
   errorSamples: string[];
+  /** Per-bucket ok/failed counts, rotation step and GetSecretValue times: what the drill chart draws. */
+  timeline: DrillTimeline;
 }
+
+/** Timeline bucket width. */
+export const BUCKET_MS = 100;
+/** How often the drill samples the local SM's GetSecretValue counter for the timeline. */
+const GSV_SAMPLE_MS = 5;
 
 export interface DrillEnv {
   sm: LocalSecretsManager;
@@ -122,7 +136,7 @@ export interface DrillEnv {
 
 const REGION = 'us-east-1';
 
-function clientConfig(endpoint: string) {
+export function clientConfig(endpoint: string) {
   return {
     endpoint,
     region: REGION,
@@ -131,7 +145,7 @@ function clientConfig(endpoint: string) {
 }
 
 /** The drill's own SM client; counts its GetSecretValue attempts so they can be subtracted. */
-function drillClient(endpoint: string): { client: SecretsManagerClient; gets: () => number } {
+export function drillClient(endpoint: string): { client: SecretsManagerClient; gets: () => number } {
   const client = new SecretsManagerClient({ ...clientConfig(endpoint), maxAttempts: 3 });
   let gets = 0;
   client.middlewareStack.add(
@@ -218,12 +232,12 @@ function describeError(err: unknown, secrets: Set<string>): string {
   return msg;
 }
 
-interface SecretView {
+export interface SecretView {
   versionId: string;
   value: { username: string; password: string } & Record<string, unknown>;
 }
 
-async function readCurrent(client: SecretsManagerClient, secretId: string): Promise<SecretView> {
+export async function readCurrent(client: SecretsManagerClient, secretId: string): Promise<SecretView> {
   const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
   return { versionId: out.VersionId ?? '', value: JSON.parse(out.SecretString ?? '{}') };
 }
@@ -259,15 +273,18 @@ export async function runContender(env: DrillEnv, spec: ContenderSpec): Promise<
     rotationMs: [],
     sessionsKilled: 0,
     errorSamples: [],
+    timeline: { bucketMs: BUCKET_MS, ok: [], failed: [], steps: [], getSecretValue: [], durationMs: 0 },
   };
-  const secretValue = {
-    engine: server.engine,
-    host: server.host,
-    port: server.port,
-    username: user.username,
-    password: user.password,
-    dbname: server.database,
+  // Absolute performance.now() times, made relative to the load's start (t0) at the end.
+  const stepsAt: { step: string; at: number }[] = [];
+  const getsAt: number[] = [];
+  const markStep = (step: string) => stepsAt.push({ step, at: performance.now() });
+  const count = (series: number[], at: number) => {
+    const i = Math.max(0, Math.floor(at / BUCKET_MS));
+    while (series.length <= i) series.push(0);
+    series[i]!++;
   };
+  const secretValue = rdsSecretValue(server, user);
   let masterarn: string | undefined;
   let masterUser: string | undefined;
   if (alternating) {
@@ -289,14 +306,7 @@ export async function runContender(env: DrillEnv, spec: ContenderSpec): Promise<
   await client.send(
     new CreateSecretCommand({ Name: secretId, SecretString: JSON.stringify({ ...secretValue, masterarn }) }),
   );
-  if (o.rotation === 'handler') {
-    const handler = createRotationHandler({ strategy: o.strategy, client });
-    sm.registerRotator(lambdaArn, async (event) => {
-      await handler(event);
-      // Models the time between the setSecret and finishSecret invocations of a real rotation.
-      if (event.Step === 'setSecret' && o.windowMs > 0) await sleep(o.windowMs);
-    });
-  }
+  if (o.rotation === 'handler') registerRotator(sm, lambdaArn, client, o, markStep);
 
   const ctx: ContenderContext = {
     engine: server.engine,
@@ -324,6 +334,14 @@ export async function runContender(env: DrillEnv, spec: ContenderSpec): Promise<
   let instance: ContenderInstance | undefined;
   const getsBefore = sm.callCount('GetSecretValue');
   const drillGetsBefore = gets();
+  // The contender's GetSecretValue calls over time: the SM counter minus the drill's own, sampled.
+  let seen = 0;
+  const sampleGets = () => {
+    const now = sm.callCount('GetSecretValue') - getsBefore - (gets() - drillGetsBefore);
+    for (; seen < now; seen++) getsAt.push(performance.now());
+  };
+  const sampler = setInterval(sampleGets, GSV_SAMPLE_MS);
+  let t0 = performance.now();
   try {
     try {
       instance = await spec.create(ctx);
@@ -333,14 +351,16 @@ export async function runContender(env: DrillEnv, spec: ContenderSpec): Promise<
     }
     const inst = instance;
     let stop = false;
-    const t0 = performance.now();
+    t0 = performance.now();
     const worker = async () => {
       while (!stop) {
         const start = performance.now();
         try {
           await withTimeout(inst.query(), o.queryTimeoutMs);
-          latencies.push(performance.now() - start);
+          const end = performance.now();
+          latencies.push(end - start);
           result.queriesOk++;
+          count(result.timeline.ok, end - t0);
         } catch (err) {
           const kind = classifyFailure(err);
           if (kind === 'killed') {
@@ -349,6 +369,7 @@ export async function runContender(env: DrillEnv, spec: ContenderSpec): Promise<
             result.failedByKind[kind]++;
             result.queriesFailed++;
             failures.push({ at: start - t0, end: performance.now() - t0 });
+            count(result.timeline.failed, performance.now() - t0);
           }
           noteError(err);
         }
@@ -367,7 +388,7 @@ export async function runContender(env: DrillEnv, spec: ContenderSpec): Promise<
       first ??= before;
       const rStart = performance.now() - t0;
       rotationStarts.push(rStart);
-      await rotate(o, sm, client, admin, secretId, lambdaArn, before);
+      await rotate(o, sm, client, admin, secretId, lambdaArn, before, markStep);
       for (const u of usernames) result.sessionsKilled += await admin.killIdleSessions(u);
       result.rotationMs.push(Math.round(performance.now() - t0 - rStart));
       const after = await readCurrent(client, secretId);
@@ -386,6 +407,7 @@ export async function runContender(env: DrillEnv, spec: ContenderSpec): Promise<
     stop = true;
     await Promise.all(workers);
     const tEnd = performance.now() - t0;
+    result.timeline.durationMs = Math.round(tEnd);
 
     // Windows: [rotation i start, rotation i+1 start), the last one until the workers stopped.
     const bounds = [...rotationStarts, tEnd];
@@ -408,6 +430,17 @@ export async function runContender(env: DrillEnv, spec: ContenderSpec): Promise<
       await withTimeout(instance.close(), 10_000).catch((err) => noteError(err));
     }
     result.getSecretValueCalls = sm.callCount('GetSecretValue') - getsBefore - (gets() - drillGetsBefore);
+    sampleGets();
+    clearInterval(sampler);
+    const rel = (at: number) => Math.max(0, Math.round(at - t0));
+    result.timeline.steps = stepsAt.map((s) => ({ step: s.step, atMs: rel(s.at) }));
+    // Calls while closing (after the run) are counted but not drawn past the end.
+    result.timeline.getSecretValue = getsAt.map(rel).filter((ms) => ms <= result.timeline.durationMs);
+    const buckets = Math.ceil(result.timeline.durationMs / BUCKET_MS);
+    for (const series of [result.timeline.ok, result.timeline.failed]) {
+      while (series.length < buckets) series.push(0);
+      series.length = Math.min(series.length, buckets);
+    }
     // Late errors from closing pools are still the contender's; give them a tick to surface.
     await sleep(50);
     process.off('uncaughtException', onUncaught);
@@ -429,7 +462,28 @@ export async function runContender(env: DrillEnv, spec: ContenderSpec): Promise<
   return result;
 }
 
-async function rotate(
+/**
+ * Registers `@dbcreds/rotation`'s handler as the in-process rotation function `lambdaArn`; it sleeps
+ * `o.windowMs` after setSecret and reports each step to `markStep` as it starts.
+ */
+export function registerRotator(
+  sm: LocalSecretsManager,
+  lambdaArn: string,
+  client: SecretsManagerClient,
+  o: Pick<DrillOptions, 'strategy' | 'windowMs'>,
+  markStep: (step: string) => void,
+): void {
+  const handler = createRotationHandler({ strategy: o.strategy, client });
+  sm.registerRotator(lambdaArn, async (event) => {
+    markStep(event.Step);
+    await handler(event);
+    // Models the time between the setSecret and finishSecret invocations of a real rotation.
+    if (event.Step === 'setSecret' && o.windowMs > 0) await sleep(o.windowMs);
+  });
+}
+
+/** One rotation (handler: RotateSecret and wait until AWSCURRENT moved; manual: the steps done here). */
+export async function rotate(
   o: DrillOptions,
   sm: LocalSecretsManager,
   client: SecretsManagerClient,
@@ -437,6 +491,7 @@ async function rotate(
   secretId: string,
   lambdaArn: string,
   before: SecretView,
+  markStep: (step: string) => void,
 ): Promise<void> {
   if (o.rotation === 'handler') {
     const out = await client.send(
@@ -459,6 +514,7 @@ async function rotate(
   // manual: the protocol's steps done by the drill (createSecret, setSecret, finishSecret).
   const token = randomUUID();
   const password = randomPassword();
+  markStep('createSecret');
   await client.send(
     new PutSecretValueCommand({
       SecretId: secretId,
@@ -467,8 +523,10 @@ async function rotate(
       VersionStages: ['AWSPENDING'],
     }),
   );
+  markStep('setSecret');
   await admin.setPassword(before.value.username, password);
   if (o.windowMs > 0) await sleep(o.windowMs);
+  markStep('finishSecret');
   await client.send(
     new UpdateSecretVersionStageCommand({
       SecretId: secretId,

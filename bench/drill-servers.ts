@@ -71,6 +71,18 @@ export interface DrillAdmin {
   close(): Promise<void>;
 }
 
+/** The secret's value in the RDS JSON shape (engine, host, port, username, password, dbname). */
+export function rdsSecretValue(server: DrillServer, login: { username: string; password: string }) {
+  return {
+    engine: server.engine,
+    host: server.host,
+    port: server.port,
+    username: login.username,
+    password: login.password,
+    dbname: server.database,
+  };
+}
+
 export function randomPassword(): string {
   return `D${randomBytes(18).toString('base64url')}9x`;
 }

@@ -49,6 +49,15 @@ describe('rotation drill (PostgreSQL, 1 rotation)', () => {
     // initial load + AWSCURRENT re-read + AWSPENDING fallback during the rotation window
     expect(dbcredsResult.getSecretValueCalls).toBeGreaterThanOrEqual(1);
     expect(dbcredsResult.getSecretValueCalls).toBeLessThanOrEqual(4);
+    // The chart's timeline: the rotation's steps, every ok query in a bucket, the calls as ticks.
+    const t = dbcredsResult.timeline;
+    expect(t.steps.map((s) => s.step)).toEqual(['createSecret', 'setSecret', 'testSecret', 'finishSecret']);
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    expect(t.ok).toHaveLength(Math.ceil(t.durationMs / t.bucketMs));
+    expect(sum(t.ok)).toBeGreaterThan(dbcredsResult.queriesOk * 0.9); // the last in-flight queries end after the run
+    expect(sum(t.failed)).toBe(0);
+    expect(sum(naiveResult.timeline.failed)).toBeGreaterThan(0);
+    expect(t.getSecretValue.length).toBeLessThanOrEqual(dbcredsResult.getSecretValueCalls);
   });
 
   it('classifies failures by code: auth, killed sessions, other', () => {

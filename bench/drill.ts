@@ -3,14 +3,13 @@
  * on a private scram PostgreSQL and the local MariaDB, with the local Secrets Manager.
  * Prints one table per engine and writes bench/results/drill-<date>.json. `--help` lists the flags.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startLocalSecretsManager } from '@dbcreds/local-secrets-manager';
-import { ALL_CONTENDERS, contenderById } from './drill-contenders.js';
+import { exitOnSignals, int, writeReport } from './cli.js';
+import { renderDrillChart } from './drill-chart.js';
+import { ALL_CONTENDERS, contenderById, ORM_CONTENDERS } from './drill-contenders.js';
 import { formatTable, ratiosAgainst } from './drill-report.js';
 import { type ContenderResult, DEFAULT_DRILL_OPTIONS, type DrillOptions, runContender } from './drill-run.js';
 import { type DrillEngine, type StartedServer, startPostgres, useMariaDb } from './drill-servers.js';
@@ -19,6 +18,7 @@ const HELP = `Usage: pnpm --filter @dbcreds/bench drill [flags]
 
   --engines <list>          postgres,mysql (default both)
   --contenders <list>       ${ALL_CONTENDERS.map((c) => c.id).join(',')} (default all; any powertools-<N>s)
+                            also ${ORM_CONTENDERS.map((c) => c.id).join(',')} (dbcreds through each ORM), or 'orms' for those three
   --workers <n>             concurrent workers per contender (default ${DEFAULT_DRILL_OPTIONS.workers})
   --rotations <n>           rotations per contender (default ${DEFAULT_DRILL_OPTIONS.rotations})
   --interval-ms <ms>        time between rotations and after the last (default ${DEFAULT_DRILL_OPTIONS.intervalMs})
@@ -30,16 +30,10 @@ const HELP = `Usage: pnpm --filter @dbcreds/bench drill [flags]
   --rotation <mode>         handler (RotateSecret + @dbcreds/rotation) | manual (default ${DEFAULT_DRILL_OPTIONS.rotation})
   --strategy <s>            single-user | alternating-users (handler mode; default single-user)
   --long                    preset: 10 rotations every 10 s, 32 workers
-  --out <file>              JSON output (default bench/results/drill-<date>.json)
+  --out <file>              JSON output (default bench/results/drill-<date>.json); the charts
+                            drill-postgres.svg / drill-mariadb.svg go to the same folder
   --no-write                print only
   --help`;
-
-function int(name: string, v: string | undefined, fallback: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got ${v}`);
-  return n;
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -91,15 +85,11 @@ async function main(): Promise<void> {
   };
   const engines = (values.engines ?? 'postgres,mysql').split(',') as DrillEngine[];
   for (const e of engines) if (e !== 'postgres' && e !== 'mysql') throw new Error(`unknown engine ${e}`);
-  const contenders = values.contenders ? values.contenders.split(',').map(contenderById) : ALL_CONTENDERS;
+  const contenders = values.contenders
+    ? values.contenders.split(',').flatMap((id) => (id === 'orms' ? ORM_CONTENDERS : [contenderById(id)]))
+    : ALL_CONTENDERS;
 
-  // Ctrl-C / kill: leave through process.exit so the embedded PostgreSQL's 'exit' listener stops it.
-  for (const [signal, code] of [
-    ['SIGINT', 130],
-    ['SIGTERM', 143],
-  ] as const) {
-    process.once(signal, () => process.exit(code));
-  }
+  exitOnSignals();
   const started = Date.now();
   const sm = await startLocalSecretsManager({ port: 0 });
   const byEngine: Partial<Record<DrillEngine, ContenderResult[]>> = {};
@@ -143,19 +133,7 @@ async function main(): Promise<void> {
   console.log(`total ${seconds} s`);
 
   if (values['no-write']) return;
-  const here = dirname(fileURLToPath(import.meta.url));
-  const date = new Date().toISOString().slice(0, 10);
-  const out = values.out ?? join(here, 'results', `drill-${date}.json`);
-  let commit = 'unknown';
-  try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: here, encoding: 'utf8' }).trim();
-  } catch {
-    // not a git checkout
-  }
-  const report = {
-    date: new Date().toISOString(),
-    commit,
-    machine: { cpus: cpus().length, node: process.version },
+  const { file, date, commit } = await writeReport('drill', values.out, {
     totalSeconds: seconds,
     options,
     engines: Object.fromEntries(
@@ -167,10 +145,30 @@ async function main(): Promise<void> {
         ];
       }),
     ),
-  };
-  await mkdir(dirname(out), { recursive: true });
-  await writeFile(out, `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`wrote ${out}`);
+  });
+  for (const [engine, results] of Object.entries(byEngine)) {
+    const svgFile = join(dirname(file), `drill-${engine === 'postgres' ? 'postgres' : 'mariadb'}.svg`);
+    await writeFile(svgFile, drillChart(engine as DrillEngine, results, options, date, commit));
+    console.log(`wrote ${svgFile}`);
+  }
+}
+
+/** The SVG of one engine's run (bench/drill-chart.ts). */
+function drillChart(engine: DrillEngine, results: ContenderResult[], o: DrillOptions, date: string, commit: string) {
+  const name = engine === 'postgres' ? 'PostgreSQL (scram-sha-256)' : 'MariaDB';
+  return renderDrillChart({
+    title: `Rotation drill · ${name}`,
+    subtitle:
+      `${o.workers} workers, ${o.rotations} rotations (${o.strategy}, ${o.rotation}), pool ${o.poolMax}, ` +
+      `idle timeout ${o.idleTimeoutMs} ms, window ${o.windowMs} ms · ${date.slice(0, 10)} · ${commit}`,
+    contenders: results
+      .filter((r) => !r.unavailable)
+      .map((r) => ({
+        label: r.contender,
+        timeline: r.timeline,
+        summary: `ok ${r.queriesOk} · failed ${r.queriesFailed} · GetSecretValue ${r.getSecretValueCalls}`,
+      })),
+  });
 }
 
 main().then(

@@ -37,7 +37,7 @@ cd "$ROOT"
 STAMP="node_modules/.dbcreds-installed"
 inputs_hash() {
   { cat package.json pnpm-lock.yaml pnpm-workspace.yaml packages/*/package.json examples/*/package.json \
-      test/package.json bench/package.json 2>/dev/null || true; } | sha1sum | cut -c1-40
+      test/package.json bench/package.json deploy/package.json 2>/dev/null || true; } | sha1sum | cut -c1-40
 }
 HASH="$(inputs_hash)"
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$HASH" ]; then

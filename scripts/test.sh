@@ -16,6 +16,8 @@ step "vitest (projects unit + integration: all packages, examples, test bed, lat
 # Peer-version matrix: the same adapter tests against the oldest versions we claim.
 step "vitest knex 2.5" pnpm exec vitest run --config packages/knex/vitest.knex25.config.ts
 step "vitest mikro-orm 6" pnpm exec vitest run --config packages/mikro-orm/vitest.mikroorm6.config.ts
+step "vitest drizzle-orm 0.30 + kysely 0.27" pnpm exec vitest run --config test/matrix/query-builders/vitest.config.ts
+step "vitest sequelize 6.31" pnpm exec vitest run --config packages/sequelize/vitest.sequelize631.config.ts
 step "vitest typeorm 0.3" pnpm exec vitest run --config packages/typeorm/vitest.typeorm03.config.ts
 echo
 if [ ${#failed[@]} -gt 0 ]; then echo "FAILED steps: ${failed[*]}"; exit 1; fi

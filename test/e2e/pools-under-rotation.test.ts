@@ -117,6 +117,10 @@ describe.each(ENGINES)('%s pools under RotateSecret', (engine) => {
             const twoBack = versions[versions.length - 3];
             if (twoBack) await admin.expectLoginRejected(twoBack); // same username, replaced password
             await sleep(ALTERNATING_TTL_MS); // the app's cached secret has expired (jittered ≤ ttl)
+            // Stale-while-revalidate: after the expiry the source still answers the previous (valid) user at once
+            // and reloads in the background; the new connections below must see the reloaded version.
+            await c.source.get();
+            await waitFor(() => c.source.stats().versionId === versionId, 5_000, 'the background reload');
           }
           await admin.expectLoginAccepted(after);
 

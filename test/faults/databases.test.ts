@@ -168,7 +168,8 @@ describe.each<Engine>(['postgres', 'mysql'])('database faults on %s', (engine) =
     process.on('unhandledRejection', onUnhandled);
     sm = await startTestSecretsManager();
     if (engine === 'postgres') {
-      const server = (pg = await startEmbeddedPostgres({ maxConnections: 60 })).server;
+      pg = await startEmbeddedPostgres({ maxConnections: 60 });
+      const server = pg.server;
       env = {
         engine,
         admin: createDbAdmin(server),
@@ -177,7 +178,8 @@ describe.each<Engine>(['postgres', 'mysql'])('database faults on %s', (engine) =
       };
     } else {
       const server = serverFor('mysql');
-      const p = (proxy = await startFaultProxy({ target: server, protocol: 'tcp' }));
+      proxy = await startFaultProxy({ target: server, protocol: 'tcp' });
+      const p = proxy;
       env = {
         engine,
         admin: createDbAdmin(server),

@@ -59,6 +59,11 @@ export interface FaultProxy {
   readonly counts: Readonly<Record<FaultMode, number>>;
   /** Total requests (http) or connections (tcp) seen. */
   readonly total: number;
+  /**
+   * TCP: local ports of the relay's connections to the server. A database session whose client port
+   * (`SESSION_SQL`) is in this set came through the proxy, e.g. a replication node in front of the server.
+   */
+  readonly upstreamPorts: ReadonlySet<number>;
   /** Calls `hook` for every request/connection; returns the unsubscribe function. */
   onRequest(hook: (r: ProxiedRequest) => void): () => void;
   /** Destroys every socket and stops listening (idempotent). */
@@ -99,6 +104,7 @@ class Proxy_ implements FaultProxy {
   mode: FaultMode;
   readonly counts = emptyCounts();
   total = 0;
+  readonly upstreamPorts = new Set<number>();
   readonly #target: { host: string; port: number };
   readonly #protocol: 'http' | 'tcp';
   #latencyMs: number;
@@ -131,8 +137,9 @@ class Proxy_ implements FaultProxy {
     const was = this.mode;
     this.mode = mode;
     if (mode === 'refuse' && was !== 'refuse') {
-      await this.#stopListening();
+      const stopped = this.#stopListening(); // resolves once every connection is gone
       for (const s of this.#sockets) s.destroy();
+      await stopped;
     } else if (was === 'refuse' && mode !== 'refuse') {
       await this.listen(this.port);
     }
@@ -165,9 +172,10 @@ class Proxy_ implements FaultProxy {
     if (this.#closed) return;
     this.#closed = true;
     for (const t of this.#timers) clearTimeout(t);
+    const stopped = this.#stopListening();
     for (const s of this.#sockets) s.destroy();
     this.#upstreamAgent.destroy();
-    await this.#stopListening();
+    await stopped;
   }
 
   #stopListening(): Promise<void> {
@@ -198,14 +206,19 @@ class Proxy_ implements FaultProxy {
 
   #onTcp(client: net.Socket): void {
     const mode = this.#seen();
-    if (mode === 'blackhole') return; // accepted; never a byte back
+    if (mode === 'blackhole') {
+      client.resume(); // accepted; read and dropped (so the peer's close is seen), never a byte back
+      return;
+    }
     if (mode === 'latency') this.#later(this.#latencyMs, () => this.#relay(client, false));
     else this.#relay(client, mode === 'reset');
   }
 
   #relay(client: net.Socket, resetAfterFirstChunk: boolean): void {
     if (client.destroyed) return;
-    const upstream = net.connect(this.#target.port, this.#target.host);
+    const upstream = net.connect(this.#target.port, this.#target.host, () => {
+      if (upstream.localPort !== undefined) this.upstreamPorts.add(upstream.localPort);
+    });
     this.#sockets.add(upstream);
     upstream.on('close', () => {
       this.#sockets.delete(upstream);
@@ -249,9 +262,11 @@ class Proxy_ implements FaultProxy {
         req.socket.resetAndDestroy();
         return;
       case 'http500':
-        return awsError(res, 500, 'InternalServiceError', 'fault proxy: injected 500');
+        awsError(res, 500, 'InternalServiceError', 'fault proxy: injected 500');
+        return;
       case 'throttle':
-        return awsError(res, 400, 'ThrottlingException', 'Rate exceeded');
+        awsError(res, 400, 'ThrottlingException', 'Rate exceeded');
+        return;
       case 'garbage':
         res.writeHead(200, { 'content-type': AWS_JSON });
         res.end('<html><body>502 Bad Gateway (fault proxy: not JSON)</body></html>');
@@ -310,3 +325,10 @@ function awsError(res: http.ServerResponse, status: number, type: string, messag
   });
   res.end(body);
 }
+
+/** SQL returning the current user as `u` and the session's client port as `p` (compare with `upstreamPorts`). */
+export const SESSION_SQL = {
+  postgres: 'SELECT current_user AS u, inet_client_port() AS p',
+  mysql:
+    "SELECT CURRENT_USER() AS u, SUBSTRING_INDEX(host, ':', -1) AS p FROM information_schema.processlist WHERE id = CONNECTION_ID()",
+} as const;

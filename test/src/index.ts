@@ -3,7 +3,7 @@ export { createAdmin, randomPassword, uniqueName } from './admin.js';
 export type { ConformanceClient, ConformanceContext, ConformanceSuiteOptions } from './conformance.js';
 export { runConformanceSuite, SCENARIOS } from './conformance.js';
 export type { FaultMode, FaultProxy, FaultProxyOptions, ProxiedRequest } from './fault-proxy.js';
-export { HTTP_ONLY_MODES, startFaultProxy } from './fault-proxy.js';
+export { HTTP_ONLY_MODES, SESSION_SQL, startFaultProxy } from './fault-proxy.js';
 export { describeExampleSmoke, type ExampleSmokeOptions } from './example-smoke.js';
 export type { DbSecretValue, StartTestSecretsManagerOptions, TestSecretsManager } from './secrets.js';
 export {

@@ -8,7 +8,17 @@ export class UsageError extends DbCredsError {
   }
 }
 
-export const ORMS = ['knex', 'typeorm', 'mikro-orm', 'prisma', 'pg', 'mysql2'] as const;
+export const ORMS = [
+  'knex',
+  'typeorm',
+  'mikro-orm',
+  'prisma',
+  'sequelize',
+  'drizzle',
+  'kysely',
+  'pg',
+  'mysql2',
+] as const;
 export type OrmName = (typeof ORMS)[number];
 export const ENGINES = ['auto', 'postgres', 'mysql'] as const;
 /** `auto`: the embedded PostgreSQL, then MariaDB/MySQL too when its server is reachable. */
@@ -61,7 +71,8 @@ Secrets Manager, an application user and its secret; runs concurrent reads/write
 library while Secrets Manager rotates the password on a short schedule.
 
 Options:
-  --orm <name>        knex | typeorm | mikro-orm | prisma | pg | mysql2   (default knex)
+  --orm <name>        knex | typeorm | mikro-orm | prisma | sequelize | drizzle | kysely | pg | mysql2
+                      (default knex)
   --engine <name>     auto | postgres | mysql (MariaDB/MySQL server, see below)
                       (default auto: PostgreSQL, then MariaDB too when reachable; postgres for --orm pg,
                       mysql for --orm mysql2)

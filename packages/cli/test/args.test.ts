@@ -57,7 +57,7 @@ describe('parseDemoArgs', () => {
   });
 
   it.each([
-    [['--orm', 'sequelize'], /--orm must be one of knex, typeorm/],
+    [['--orm', 'hibernate'], /--orm must be one of knex, typeorm/],
     [['--engine', 'oracle'], /--engine must be one of auto, postgres, mysql/],
     [['--rotations', '0'], /--rotations must be an integer from 1 to 20/],
     [['--rotations', 'two'], /--rotations must be an integer/],

@@ -82,6 +82,30 @@ describe('dbcreds demo (real embedded PostgreSQL, local Secrets Manager, RotateS
   });
 });
 
+describe.each(['sequelize', 'drizzle', 'kysely'])('--orm %s', (orm) => {
+  it('one rotation per strategy on PostgreSQL: exit 0, zero failed queries', async () => {
+    const { code, text } = await demo([
+      '--orm',
+      orm,
+      '--engine',
+      'postgres',
+      '--rotations',
+      '1',
+      '--duration',
+      '2',
+      '--interval',
+      '1',
+    ]);
+    expect(text).toMatch(new RegExp(`library / engine +${orm} / postgres`));
+    expect(text).toMatch(/rotations +2\/2 \(single-user 1, alternating-users 1\)/);
+    expect(text).toMatch(/old password rejected +1\/1/);
+    expect(text).toMatch(/queries failed +0\n/);
+    expect(Number(/queries ok +(\d+)/.exec(text)?.[1])).toBeGreaterThan(50);
+    expect(Number(/GetSecretValue \(app\) +(\d+)/.exec(text)?.[1])).toBeLessThanOrEqual(5);
+    expect(code).toBe(0);
+  });
+});
+
 describe('--engine mysql requires the server; probeMysql', () => {
   it('--engine mysql with MariaDB unreachable fails fast with exit 1 and a clear message', async () => {
     vi.stubEnv('DBCREDS_MYSQL_PORT', '9');

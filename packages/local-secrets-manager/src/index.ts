@@ -8,7 +8,9 @@ export {
 } from './cli.js';
 export { ServiceError } from './errors.js';
 export { randomPassword } from './password.js';
+export { parseRotationRules, type Schedule, type ScheduleOptions } from './schedule.js';
 export { startLocalSecretsManager } from './server.js';
+export type { RotationRulesInput } from './store.js';
 export type {
   DueRotationResult,
   LocalSecretsManager,

@@ -83,7 +83,7 @@ function post(
       res.on('error', reject);
     });
     req.on('error', reject);
-    req.setTimeout(10_000, () => req.destroy(new Error('no answer within 10 s')));
+    req.setTimeout(30_000, () => req.destroy(new Error('no answer within 30 s')));
     req.end(body);
   });
 }
@@ -179,7 +179,7 @@ describe('local Secrets Manager request handling (property-based, real HTTP)', (
     const grewMb = (process.memoryUsage().rss - before) / 1e6;
     for (const a of answers) expectWellFormed(a);
     expect(answers.filter((a) => a.status === 200)).toHaveLength(1_000);
-    expect(elapsed).toBeLessThan(20_000);
+    expect(elapsed).toBeLessThan(45_000); // no hang (about 2 s on a quiet 2-core machine; CI runs other files beside it)
     expect(grewMb).toBeLessThan(300); // client and server in this process
     const v = await h.client.send(new GetSecretValueCommand({ SecretId: existing }));
     expect(v.SecretString).toBe('{"password":"p"}');

@@ -3,7 +3,8 @@
  * refreshing the secret and retrying once when the server answers errno 1045 (core's
  * `withAuthRetry`). mysql2 has no credential callback: the pool's `getConnection` is replaced on
  * the instance and writes the credentials into `pool.config.connectionConfig`, which mysql2
- * copies for every new connection (existing connections keep theirs).
+ * copies for every new connection (existing connections keep theirs). A checkout served by a free
+ * (already authenticated) connection goes straight to mysql2.
  */
 import { ConfigurationError, type CredentialSource, type CredentialSourceOptions } from '@dbcreds/core';
 import {
@@ -41,11 +42,18 @@ function connectionConfigOf(pool: Mysql2PoolLike): Record<string, unknown> {
   return cfg;
 }
 
+/** mysql2's `_freeConnections` (a queue with `length`); without it, every checkout takes the credential path. */
+function hasFreeConnection(pool: Mysql2PoolLike): boolean {
+  const free = (pool as { _freeConnections?: { length?: unknown } })._freeConnections;
+  return typeof free?.length === 'number' && free.length > 0;
+}
+
 function patch(pool: Mysql2PoolLike, source: CredentialSource, from: SecretEndpointFields): void {
   const cfg = connectionConfigOf(pool);
   const original = pool.getConnection.bind(pool);
   const getConnection = (cb: GetConnectionCallback & { [INTERNAL]?: true }): void => {
-    if (cb[INTERNAL]) {
+    // A free connection is authenticated already: mysql2 hands it out synchronously, no credential needed.
+    if (cb[INTERNAL] || hasFreeConnection(pool)) {
       original(cb);
       return;
     }
@@ -76,10 +84,15 @@ function patch(pool: Mysql2PoolLike, source: CredentialSource, from: SecretEndpo
 /**
  * Makes an existing mysql2 core pool (callback API; e.g. the pool TypeORM or MikroORM created)
  * take user/password from `source` for every new connection. `query`, `execute` and
- * `.promise()` all go through `getConnection`. Returns the pool.
+ * `.promise()` all go through `getConnection`. `fill`: the endpoint fields to take from the secret
+ * (default none: host/port/database stay as configured). Returns the pool.
  */
-export function installRetry<P extends Mysql2PoolLike>(pool: P, source: CredentialSource): P {
-  patch(pool, source, { host: false, port: false, database: false });
+export function installRetry<P extends Mysql2PoolLike>(
+  pool: P,
+  source: CredentialSource,
+  fill: SecretEndpointFields = { host: false, port: false, database: false },
+): P {
+  patch(pool, source, fill);
   return pool;
 }
 

@@ -76,6 +76,27 @@ describe('@dbcreds/mysql2', () => {
     await pool.promise().end();
   });
 
+  it('a checkout served by a free connection skips the source; a new physical connection reads it', async () => {
+    // Prepare: one physical connection, free.
+    const source = createCredentialSource({ secretId, client: tsm.client });
+    const pool = createPool(source, { connectionLimit: 2 });
+    const p = pool.promise();
+    await p.query('SELECT 1');
+    const gets = () => source.stats().hits + source.stats().misses;
+    const before = gets();
+    // Act: sequential checkouts (query and getConnection) reuse the free connection.
+    for (let i = 0; i < 10; i++) await p.query('SELECT 1');
+    (await p.getConnection()).release();
+    const afterReuse = gets();
+    // Two at once: the free connection, and one new connection.
+    await Promise.all([p.query('SELECT SLEEP(0.05)'), p.query('SELECT SLEEP(0.05)')]);
+    // Assess
+    expect(afterReuse).toBe(before);
+    expect(gets()).toBe(before + 1);
+    await p.end();
+    source.close();
+  });
+
   it('installRetry makes a plain mysql2 pool recover after a rotation', async () => {
     const u = await admin.createUser({ prefix: 'myinst' });
     const id = uniqueSecretName('myinst');

@@ -1,6 +1,7 @@
 /**
  * A `pg.Pool` whose new connections take user and password from a CredentialSource, refreshing
- * the secret and retrying once when the server rejects them (core's `withAuthRetry`).
+ * the secret and retrying once when the server rejects them (core's `withAuthRetry`). A checkout
+ * that pg-pool serves with an idle, already authenticated client skips all of that.
  */
 import type { CredentialSource, CredentialSourceOptions } from '@dbcreds/core';
 import {
@@ -34,6 +35,36 @@ export interface PgPoolLike {
 const FORBIDDEN = ['user', 'password', 'connectionString'];
 const NOOP = (): void => {};
 
+/**
+ * True when pg-pool will hand this checkout an idle client, so no new physical connection (and no
+ * credential) is involved: more idle clients than waiters. pg-pool queues the checkout and serves
+ * the queue from `_idle` on the next tick, before any timer or socket event could remove an idle
+ * client. Without these pg-pool 3 internals: false (every checkout takes the credential path).
+ */
+function idleClientFor(pool: object): boolean {
+  const { _idle: idle, _pendingQueue: queue } = pool as { _idle?: unknown[]; _pendingQueue?: unknown[] };
+  return Array.isArray(idle) && Array.isArray(queue) && idle.length > queue.length;
+}
+
+/**
+ * Listens to a client's 'error' from the moment pg-pool hands it over until the caller has it: pg-pool
+ * has removed its idle listener by then, and an ErrorResponse parsed in the same socket chunk as the
+ * login's ReadyForQuery (a session killed right after login, as failovers do) would otherwise be an
+ * unhandled 'error' event: a crash. The caller's first query on such a client fails instead.
+ */
+const HANDOVER_GUARD = (): void => {};
+
+/** pg-pool's callback form as a promise, the client guarded from the callback on (see HANDOVER_GUARD). */
+function guarded(connectOnce: (cb: ConnectCallback) => void): Promise<pg.PoolClient> {
+  return new Promise((resolve, reject) =>
+    connectOnce((err, client) => {
+      if (err || !client) return reject(err);
+      client.on('error', HANDOVER_GUARD);
+      resolve(client);
+    }),
+  );
+}
+
 /** One acquisition: credentials from the source, `connectOnce()`, refresh and retry once on an auth error. */
 function retryingConnect(
   pool: PgPoolLike,
@@ -66,7 +97,7 @@ export function installRetry<P extends PgPoolLike>(pool: P, source: CredentialSo
   const from: SecretEndpointFields = { host: false, port: false, database: false };
   const connect = (cb?: ConnectCallback): Promise<pg.PoolClient> | undefined => {
     const max = (pool.options as { max?: number }).max ?? 10;
-    const p = retryingConnect(pool, source, () => live(() => original() as Promise<pg.PoolClient>, max), from);
+    const p = checkout(pool, source, (done) => original(done), from, max);
     if (!cb) return p;
     settle(p, cb);
     return undefined;
@@ -76,14 +107,43 @@ export function installRetry<P extends PgPoolLike>(pool: P, source: CredentialSo
   return pool;
 }
 
-/** A checkout whose client already lost its connection (pg-pool's own test: `_queryable`) is dropped, not handed out. */
+/** pg-pool's own test of a client whose connection is gone (`_queryable`, `_ending`). */
+function isLive(client: pg.PoolClient): boolean {
+  const c = client as pg.PoolClient & { _queryable?: boolean; _ending?: boolean };
+  return c._queryable !== false && !c._ending;
+}
+
+/** A checkout whose client already lost its connection is dropped, not handed out (at most `max` times). */
 async function live(connect: () => Promise<pg.PoolClient>, max: number): Promise<pg.PoolClient> {
   for (let i = 0; ; i++) {
     const client = await connect();
-    const c = client as pg.PoolClient & { _queryable?: boolean; _ending?: boolean };
-    if ((c._queryable !== false && !c._ending) || i >= max) return client;
+    if (isLive(client) || i >= max) return client;
     client.release(new Error('connection ended while idle'));
   }
+}
+
+/**
+ * One checkout. Served by an idle, authenticated client (pg-pool has one for this checkout): no
+ * credential work. Otherwise, or when that idle client's connection turns out gone, the credential
+ * path: the source's credentials for the new connection, one refresh and retry on an auth error.
+ */
+function checkout(
+  pool: PgPoolLike,
+  source: CredentialSource,
+  connectOnce: (cb: ConnectCallback) => void,
+  from: SecretEndpointFields,
+  max: number,
+): Promise<pg.PoolClient> {
+  const once = () => guarded(connectOnce);
+  const full = () => retryingConnect(pool, source, () => live(once, max), from);
+  const p = idleClientFor(pool)
+    ? once().then((client) => {
+        if (isLive(client)) return client;
+        client.release(new Error('connection ended while idle'));
+        return full();
+      })
+    : full();
+  return p.then((client) => client.removeListener('error', HANDOVER_GUARD) as pg.PoolClient);
 }
 
 /**
@@ -139,7 +199,7 @@ export class RetryingPool extends pg.Pool {
   override connect(): Promise<pg.PoolClient>;
   override connect(callback: ConnectCallback): void;
   override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | undefined {
-    const p = retryingConnect(this, this.source, () => live(() => super.connect(), this.options.max ?? 10), this.#from);
+    const p = checkout(this, this.source, (done) => super.connect(done), this.#from, this.options.max ?? 10);
     if (!callback) return p;
     settle(p, callback);
     return undefined;

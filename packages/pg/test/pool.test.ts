@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { inspect } from 'node:util';
 import { ConfigurationError, createCredentialSource } from '@dbcreds/core';
 import {
@@ -104,6 +105,55 @@ describe('@dbcreds/pg', () => {
     const err = await new Promise<Error | undefined>((resolve) => pool.connect((e) => resolve(e)));
     expect(err, String(err)).toMatchObject({ code: '28P01' });
     await pool.end();
+  });
+
+  it('a checkout served by an idle client skips the source; a new physical connection reads it', async () => {
+    // Prepare: one physical connection, idle.
+    const source = createCredentialSource({ secretId, client: tsm.client });
+    const pool = createPool(source, { database: serverFor('postgres').database, max: 2 });
+    await pool.query('SELECT 1');
+    const gets = () => source.stats().hits + source.stats().misses;
+    const before = gets();
+    // Act: sequential checkouts (query and connect) reuse the idle client.
+    for (let i = 0; i < 10; i++) await pool.query('SELECT 1');
+    (await pool.connect()).release();
+    const afterReuse = gets();
+    // Two at once: the idle client, and one new connection.
+    await Promise.all([pool.query('SELECT pg_sleep(0.05)'), pool.query('SELECT pg_sleep(0.05)')]);
+    // Assess
+    expect(afterReuse).toBe(before);
+    expect(gets()).toBe(before + 1);
+    expect(pool.totalCount).toBe(2);
+    await pool.end();
+    source.close();
+  });
+
+  it('a client that errors while it is handed over (killed right after login) is not an unhandled error', async () => {
+    // Prepare: a pool-like whose connect calls back and then, in the same synchronous run (as pg's
+    // parser does with the rest of a socket chunk), emits the ErrorResponse of a killed session.
+    const source = createCredentialSource({ secretId, client: tsm.client });
+    const client = Object.assign(new EventEmitter(), { release: () => {} });
+    let unhandled: unknown;
+    const poolLike = {
+      options: {},
+      connect(cb: (err: undefined, c: typeof client, done: () => void) => void) {
+        cb(undefined, client, () => {});
+        const killed = Object.assign(new Error('terminating connection due to administrator command'), {
+          code: '57P01',
+        });
+        try {
+          client.emit('error', killed);
+        } catch (err) {
+          unhandled = err; // in pg this throw leaves the socket's data handler: an uncaught exception
+        }
+      },
+    };
+    installRetry(poolLike as never, source);
+    // Act + Assess: the client reaches the caller (whose first query will fail), nothing is thrown.
+    await expect((poolLike as unknown as pg.Pool).connect()).resolves.toBe(client);
+    expect(unhandled).toBeUndefined();
+    expect(client.listenerCount('error')).toBe(0);
+    source.close();
   });
 
   it('installRetry makes a plain pg.Pool recover after a rotation', async () => {

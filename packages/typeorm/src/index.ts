@@ -1,5 +1,5 @@
 import { ConfigurationError, type CredentialSource, type CredentialSourceOptions } from '@dbcreds/core';
-import { checkOptions, forbidKeys, presentKeys } from '@dbcreds/core/adapter';
+import { adoptSource, checkOptions, endpointFieldsFromSecret, forbidKeys, presentKeys } from '@dbcreds/core/adapter';
 import type { DataSourceOptions } from 'typeorm';
 
 export interface RotatingTypeOrmOptions {
@@ -8,6 +8,18 @@ export interface RotatingTypeOrmOptions {
    * as options (each pool TypeORM builds then creates its own source), false for a `CredentialSource` passed in.
    */
   closeSource?: boolean;
+  /**
+   * Credentials of the `replication.slaves` (readers), when they have their own secret (a
+   * `CredentialSource` or its options). Default: `source` (one secret per cluster).
+   */
+  readerSource?: CredentialSource | CredentialSourceOptions;
+}
+
+type Source = CredentialSource | CredentialSourceOptions;
+type Node = { host?: string; port?: number };
+interface Replication {
+  master: Node;
+  slaves: Node[];
 }
 
 type Loaded = { mod?: any; error?: unknown };
@@ -30,7 +42,7 @@ const SUPPORTED_TYPES = ['postgres', 'mysql', 'mariadb'];
 const CREDENTIAL_KEYS = ['username', 'password', 'url'];
 const EXTRA_CREDENTIAL_KEYS = ['user', 'username', 'password', 'connectionString', 'uri'];
 /** Options this package sets or cannot honour. */
-const UNSUPPORTED_KEYS = ['driver', 'replication', 'nativeDriver', 'connectorPackage'];
+const UNSUPPORTED_KEYS = ['driver', 'nativeDriver', 'connectorPackage'];
 
 /**
  * Returns TypeORM `DataSource` options whose connections authenticate with the credentials of
@@ -43,7 +55,7 @@ export function withRotatingCredentials<T extends DataSourceOptions>(
   source: CredentialSource | CredentialSourceOptions,
   adapterOptions?: RotatingTypeOrmOptions,
 ): T {
-  checkOptions('typeorm', adapterOptions ?? {}, 'the adapter options', { allowed: ['closeSource'] });
+  checkOptions('typeorm', adapterOptions ?? {}, 'the adapter options', { allowed: ['closeSource', 'readerSource'] });
   checkOptions('typeorm', options, 'the TypeORM options');
   const opts = options as unknown as Record<string, unknown>;
   if (!SUPPORTED_TYPES.includes(opts.type as string)) {
@@ -52,41 +64,77 @@ export function withRotatingCredentials<T extends DataSourceOptions>(
       { keys: ['type'] },
     );
   }
+  const replication = opts.replication as Replication | undefined;
+  if (replication !== undefined) checkOptions('typeorm', replication, 'replication', { prefix: 'replication.' });
   forbidKeys(
     'typeorm',
-    [...presentKeys(opts, CREDENTIAL_KEYS), ...presentKeys(opts.extra as object, EXTRA_CREDENTIAL_KEYS, 'extra.')],
+    [
+      ...presentKeys(opts, CREDENTIAL_KEYS),
+      ...presentKeys(opts.extra as object, EXTRA_CREDENTIAL_KEYS, 'extra.'),
+      ...presentKeys(replication?.master, CREDENTIAL_KEYS, 'replication.master.'),
+      ...(replication?.slaves ?? []).flatMap((n, i) => presentKeys(n, CREDENTIAL_KEYS, `replication.slaves[${i}].`)),
+    ],
     'must not be set: user and password come from the secret (host, port and database may be set explicitly)',
   );
-  forbidKeys(
-    'typeorm',
-    presentKeys(opts, UNSUPPORTED_KEYS),
-    'is not supported (it supplies its own driver; for read replicas create one DataSource per endpoint and secret)',
-  );
-  // Source options go to the pool as they are: it creates the source and closes it on dataSource.destroy().
-  const closeSource = adapterOptions?.closeSource;
-  const driver = opts.type === 'postgres' ? pgDriver(source, closeSource) : mysqlDriver(source, closeSource);
+  forbidKeys('typeorm', presentKeys(opts, UNSUPPORTED_KEYS), 'is not supported (this package supplies the driver)');
+  // Source options go to each pool as they are: it creates its source and closes it on dataSource.destroy().
+  const { closeSource, readerSource = source } = adapterOptions ?? {};
+  const driver =
+    opts.type === 'postgres'
+      ? pgDriver(source, readerSource, closeSource, replication)
+      : mysqlDriver(source, readerSource, closeSource);
   return { ...options, driver };
 }
 
-/** `pg` with `Pool` replaced: TypeORM runs `new driver.Pool(config)`; the pool takes user/password from the secret. */
-function pgDriver(source: CredentialSource | CredentialSourceOptions, closeSource: boolean | undefined): unknown {
+/**
+ * `pg` with `Pool` replaced: TypeORM runs `new driver.Pool(config)` once per node (replication: each
+ * slave, then the master); the pool takes user/password from the secret (readers: `readerSource`).
+ */
+function pgDriver(source: Source, readerSource: Source, closeSource?: boolean, replication?: Replication): unknown {
   const pgModule = required(pg, 'pg');
   const { createPool } = required(dbcredsPg, '@dbcreds/pg');
+  const same = (a: Node, b: Node) => a.host === b.host && a.port === b.port;
   function Pool(config: Record<string, unknown>) {
-    return createPool(source, { ...driverConfig(config, ['user', 'password', 'connectionString']), closeSource });
+    const reader = replication && !same(replication.master, config) && replication.slaves.some((n) => same(n, config));
+    const cfg = driverConfig(config, ['user', 'password', 'connectionString']);
+    return createPool(reader ? readerSource : source, { ...cfg, closeSource });
   }
   // `native: undefined` keeps TypeORM from switching to pg-native (which would bypass the pool).
   return Object.create(pgModule, { Pool: { value: Pool }, native: { value: undefined } });
 }
 
-/** A copy of `mysql2` whose `createPool` returns a pool that takes user/password from the secret. */
-function mysqlDriver(source: CredentialSource | CredentialSourceOptions, closeSource: boolean | undefined): unknown {
+/**
+ * A copy of `mysql2` whose `createPool` returns a pool that takes user/password from the secret, and
+ * whose `createPoolCluster` (replication) patches the pool of each node TypeORM adds ('MASTER',
+ * 'SLAVE<i>': readers use `readerSource`). mysql2's `PoolCluster.add` builds its `Pool` internally,
+ * so the node's pool is reached through the cluster's `_nodes`.
+ */
+function mysqlDriver(source: Source, readerSource: Source, closeSource?: boolean): unknown {
   const mysqlModule = required(mysql2, 'mysql2');
-  const { createPool } = required(dbcredsMysql2, '@dbcreds/mysql2');
+  const { createPool, installRetry } = required(dbcredsMysql2, '@dbcreds/mysql2');
+  const createPoolCluster = (clusterConfig: unknown) => {
+    const cluster = mysqlModule.createPoolCluster(clusterConfig);
+    const writer = adoptSource(source, closeSource);
+    const reader = readerSource === source ? writer : adoptSource(readerSource, closeSource);
+    const add = cluster.add.bind(cluster);
+    cluster.add = (id: string, config: Record<string, unknown>) => {
+      add(id, config);
+      const pool = cluster._nodes?.[id]?.pool;
+      if (!pool) throw new ConfigurationError('@dbcreds/typeorm: unsupported mysql2 PoolCluster (no _nodes[id].pool)');
+      installRetry(pool, (id.startsWith('SLAVE') ? reader : writer).source, endpointFieldsFromSecret(config));
+    };
+    const end = cluster.end.bind(cluster);
+    cluster.end = (cb?: (err: unknown) => void) => {
+      for (const a of new Set([writer, reader])) if (a.closeSource) a.source.close();
+      end(cb);
+    };
+    return cluster;
+  };
   return {
     ...mysqlModule,
     createPool: (config: Record<string, unknown>) =>
       createPool(source, { ...driverConfig(config, ['user', 'password', 'uri']), closeSource }),
+    createPoolCluster,
   };
 }
 

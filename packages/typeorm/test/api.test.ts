@@ -28,7 +28,10 @@ describe('withRotatingCredentials (options)', () => {
       { type: 'postgres', extra: { password: 'x', connectionString: 'postgres://' } },
       ['extra.password', 'extra.connectionString'],
     ],
-    [{ type: 'mariadb', replication: { master: {}, slaves: [] } }, ['replication']],
+    [
+      { type: 'mariadb', replication: { master: { username: 'a' }, slaves: [{ host: 'r' }, { password: 'x' }] } },
+      ['replication.master.username', 'replication.slaves[1].password'],
+    ],
     [{ type: 'postgres', driver: pg }, ['driver']],
     [{ type: 'sqlite', database: ':memory:' }, ['type']],
   ])('rejects %j', (options, keys) => {

@@ -9,6 +9,13 @@ export const Whoami = new EntitySchema<{ u: string }>({
   columns: { u: { type: String, primary: true } },
 });
 
+/** A view returning the connection's user and client port (`SESSION_SQL`): which replication node served a repository read. */
+export const Session = new EntitySchema<{ u: string; p: string }>({
+  name: 'Session',
+  tableName: 'dbcreds_typeorm_session',
+  columns: { u: { type: String, primary: true }, p: { type: String } },
+});
+
 /** A plain table for repository writes. */
 export const Item = new EntitySchema<{ id: number; name: string }>({
   name: 'Item',
@@ -23,11 +30,14 @@ const DDL = {
     'GRANT ALL ON SEQUENCE dbcreds_typeorm_item_id_seq TO PUBLIC',
     'CREATE OR REPLACE VIEW dbcreds_typeorm_whoami AS SELECT current_user::text AS u',
     'GRANT SELECT ON dbcreds_typeorm_whoami TO PUBLIC',
+    'CREATE OR REPLACE VIEW dbcreds_typeorm_session AS SELECT current_user::text AS u, inet_client_port()::text AS p',
+    'GRANT SELECT ON dbcreds_typeorm_session TO PUBLIC',
   ],
   mysql: [
     'CREATE TABLE IF NOT EXISTS ??.dbcreds_typeorm_item (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(100) NOT NULL)',
     // INVOKER: CURRENT_USER() is the querying user, not the view's definer.
     'CREATE SQL SECURITY INVOKER VIEW IF NOT EXISTS ??.dbcreds_typeorm_whoami AS SELECT CURRENT_USER() AS u',
+    "CREATE SQL SECURITY INVOKER VIEW IF NOT EXISTS ??.dbcreds_typeorm_session AS SELECT CURRENT_USER() AS u, SUBSTRING_INDEX(host, ':', -1) AS p FROM information_schema.processlist WHERE id = CONNECTION_ID()",
   ],
 };
 

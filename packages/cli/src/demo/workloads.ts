@@ -273,6 +273,185 @@ async function prismaWorkload(ctx: WorkloadContext): Promise<Workload> {
   };
 }
 
+async function drizzleWorkload(ctx: WorkloadContext): Promise<Workload> {
+  const { count, desc, eq } = await import('drizzle-orm');
+  const where = { host: ctx.host, port: ctx.port, database: ctx.database };
+  if (ctx.engine === 'postgres') {
+    const { drizzle } = await import('drizzle-orm/node-postgres');
+    const { pgTable, serial, text } = await import('drizzle-orm/pg-core');
+    const { createPool } = await import('@dbcreds/pg');
+    const notes = pgTable('notes', {
+      id: serial('id').primaryKey(),
+      author: text('author').notNull(),
+      body: text('body').notNull(),
+    });
+    const pool = createPool(ctx.source, { ...where, max: ctx.poolMax, idleTimeoutMillis: ctx.idleTimeoutMs });
+    const db = drizzle(pool);
+    return {
+      async step(w, n) {
+        if (inTx(n)) {
+          await db.transaction(async (tx) => {
+            await tx.insert(notes).values({ author: author(w), body: `note ${n} (tx)` });
+            await tx
+              .select({ n: count() })
+              .from(notes)
+              .where(eq(notes.author, author(w)));
+          });
+          return;
+        }
+        await db.insert(notes).values({ author: author(w), body: `note ${n}` });
+        await db
+          .select({ id: notes.id, body: notes.body })
+          .from(notes)
+          .where(eq(notes.author, author(w)))
+          .orderBy(desc(notes.id))
+          .limit(5);
+      },
+      close: () => pool.end(),
+    };
+  }
+  const { drizzle } = await import('drizzle-orm/mysql2');
+  const { int, mysqlTable, varchar } = await import('drizzle-orm/mysql-core');
+  const { createPool } = await import('@dbcreds/mysql2');
+  const notes = mysqlTable('notes', {
+    id: int('id').autoincrement().primaryKey(),
+    author: varchar('author', { length: 64 }).notNull(),
+    body: varchar('body', { length: 255 }).notNull(),
+  });
+  const pool = createPool(ctx.source, {
+    ...where,
+    connectionLimit: ctx.poolMax,
+    maxIdle: 0,
+    idleTimeout: ctx.idleTimeoutMs,
+  });
+  const db = drizzle(pool);
+  return {
+    async step(w, n) {
+      if (inTx(n)) {
+        await db.transaction(async (tx) => {
+          await tx.insert(notes).values({ author: author(w), body: `note ${n} (tx)` });
+          await tx
+            .select({ n: count() })
+            .from(notes)
+            .where(eq(notes.author, author(w)));
+        });
+        return;
+      }
+      await db.insert(notes).values({ author: author(w), body: `note ${n}` });
+      await db
+        .select({ id: notes.id, body: notes.body })
+        .from(notes)
+        .where(eq(notes.author, author(w)))
+        .orderBy(desc(notes.id))
+        .limit(5);
+    },
+    close: () => pool.promise().end(),
+  };
+}
+
+interface KyselyDatabase {
+  notes: { id: import('kysely').Generated<number>; author: string; body: string };
+}
+
+async function kyselyWorkload(ctx: WorkloadContext): Promise<Workload> {
+  const { Kysely, MysqlDialect, PostgresDialect } = await import('kysely');
+  const where = { host: ctx.host, port: ctx.port, database: ctx.database };
+  const dialect =
+    ctx.engine === 'postgres'
+      ? new PostgresDialect({
+          pool: (await import('@dbcreds/pg')).createPool(ctx.source, {
+            ...where,
+            max: ctx.poolMax,
+            idleTimeoutMillis: ctx.idleTimeoutMs,
+          }),
+        })
+      : new MysqlDialect({
+          pool: (await import('@dbcreds/mysql2')).createPool(ctx.source, {
+            ...where,
+            connectionLimit: ctx.poolMax,
+            maxIdle: 0,
+            idleTimeout: ctx.idleTimeoutMs,
+          }),
+        });
+  const db = new Kysely<KyselyDatabase>({ dialect });
+  return {
+    async step(w, n) {
+      if (inTx(n)) {
+        await db.transaction().execute(async (trx) => {
+          await trx
+            .insertInto('notes')
+            .values({ author: author(w), body: `note ${n} (tx)` })
+            .execute();
+          await trx
+            .selectFrom('notes')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .where('author', '=', author(w))
+            .execute();
+        });
+        return;
+      }
+      await db
+        .insertInto('notes')
+        .values({ author: author(w), body: `note ${n}` })
+        .execute();
+      await db
+        .selectFrom('notes')
+        .select(['id', 'body'])
+        .where('author', '=', author(w))
+        .orderBy('id', 'desc')
+        .limit(5)
+        .execute();
+    },
+    close: () => db.destroy(),
+  };
+}
+
+async function sequelizeWorkload(ctx: WorkloadContext): Promise<Workload> {
+  const { DataTypes, Sequelize } = await import('sequelize');
+  const { withRotatingCredentials } = await import('@dbcreds/sequelize');
+  const sequelize = new Sequelize(
+    withRotatingCredentials(
+      {
+        dialect: ctx.engine === 'postgres' ? 'postgres' : 'mysql',
+        host: ctx.host,
+        port: ctx.port,
+        database: ctx.database,
+        pool: { min: 0, max: ctx.poolMax, idle: ctx.idleTimeoutMs, evict: 100 },
+        logging: false,
+      },
+      ctx.source,
+    ),
+  );
+  const Note = sequelize.define(
+    'Note',
+    {
+      id: { type: DataTypes.INTEGER, primaryKey: true, autoIncrement: true },
+      author: DataTypes.STRING,
+      body: DataTypes.STRING,
+    },
+    { tableName: 'notes', timestamps: false },
+  );
+  return {
+    async step(w, n) {
+      if (inTx(n)) {
+        await sequelize.transaction(async (transaction) => {
+          await Note.create({ author: author(w), body: `note ${n} (tx)` }, { transaction });
+          await Note.count({ where: { author: author(w) }, transaction });
+        });
+        return;
+      }
+      await Note.create({ author: author(w), body: `note ${n}` });
+      await Note.findAll({
+        attributes: ['id', 'body'],
+        where: { author: author(w) },
+        order: [['id', 'DESC']],
+        limit: 5,
+      });
+    },
+    close: () => sequelize.close(),
+  };
+}
+
 const FACTORIES: Record<OrmName, (ctx: WorkloadContext) => Promise<Workload>> = {
   knex: knexWorkload,
   typeorm: typeormWorkload,
@@ -280,6 +459,9 @@ const FACTORIES: Record<OrmName, (ctx: WorkloadContext) => Promise<Workload>> = 
   pg: pgWorkload,
   mysql2: mysql2Workload,
   prisma: prismaWorkload,
+  drizzle: drizzleWorkload,
+  kysely: kyselyWorkload,
+  sequelize: sequelizeWorkload,
 };
 
 /** Builds the workload for `orm` (loaded lazily, so only the chosen library is imported). */

@@ -20,7 +20,8 @@ const log = (line: string) => process.stdout.write(`${line}\n`);
 /**
  * Entry point of the example apps.
  * - Against AWS: `DBCREDS_SECRET_ID` (+ the usual AWS_REGION / credentials chain) and optionally
- *   `PORT` (default 3000). `AWS_ENDPOINT_URL_SECRETS_MANAGER` points the SDK elsewhere.
+ *   `PORT` (default 3000), `HOST` (default 127.0.0.1; `0.0.0.0` in a container).
+ *   `AWS_ENDPOINT_URL_SECRETS_MANAGER` points the SDK elsewhere.
  * - `--local`: first starts the local stack (embedded PostgreSQL, or MariaDB with
  *   `DBCREDS_ENGINE=mysql`; local Secrets Manager; secret; rotation functions), exports its env and
  *   configures single-user rotation every `DBCREDS_ROTATE_EVERY` seconds (default 3600: use
@@ -57,7 +58,14 @@ export async function runExample(options: RunExampleOptions): Promise<NotesServe
   try {
     const engine = engineFamily((await source.get()).engine) ?? 'postgres';
     const store = await options.createStore(source, engine);
-    server = await serveNotes({ library: options.library, store, source, port: Number(process.env.PORT ?? 3000) });
+    server = await serveNotes({
+      library: options.library,
+      store,
+      source,
+      port: Number(process.env.PORT ?? 3000),
+      // Loopback unless told otherwise (a container sets HOST=0.0.0.0).
+      ...(process.env.HOST ? { host: process.env.HOST } : {}),
+    });
   } catch (err) {
     source.close();
     await stack?.close();

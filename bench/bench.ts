@@ -1,0 +1,29 @@
+/**
+ * `npm run bench -- <name> [flags]`: runs one benchmark of this folder (bench/README.md).
+ *   overhead   raw driver/ORM vs the same through dbcreds: the query-path cost (overhead.ts)
+ *   drill      the rotation drill against dbcreds' peers (drill.ts; also `npm run drill`)
+ *   fleet      K processes with their own pools against one Secrets Manager (fleet.ts)
+ *   core       source.get() cache-hit micro-benchmark (core-get.ts)
+ *   cost       Secrets Manager cost of a fleet, from the newest drill result (cost.ts)
+ *   soak       continuous load through the adapters, rotations and SM faults; heap/RSS slopes (soak.ts)
+ */
+const SCRIPTS: Record<string, string> = {
+  overhead: './overhead.ts',
+  drill: './drill.ts',
+  fleet: './fleet.ts',
+  core: './core-get.ts',
+  cost: './cost.ts',
+  soak: './soak.ts',
+};
+
+const name = process.argv[2];
+const script = name === undefined ? undefined : SCRIPTS[name];
+if (script === undefined) {
+  console.error(
+    `Usage: npm run bench -- <${Object.keys(SCRIPTS).join('|')}> [flags]   (--help after the name lists its flags)`,
+  );
+  process.exit(name === undefined || name === '--help' ? 0 : 2);
+}
+// The benchmark parses process.argv.slice(2): drop the name.
+process.argv.splice(2, 1);
+await import(script);

@@ -1,0 +1,251 @@
+/**
+ * The pairs of the overhead benchmark: for each driver pool and ORM, the plain library with a fixed
+ * user/password ("raw") and the same library through dbcreds, with the same pool settings. Every
+ * side answers `SELECT 1` through the library's own query API.
+ */
+import type { SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
+import { createPool as createMysqlPool } from '@dbcreds/mysql2';
+import { createPool as createPgPool } from '@dbcreds/pg';
+import mysql from 'mysql2';
+import pg from 'pg';
+import type { DrillEngine, DrillServer } from './drill-servers.js';
+
+export type Mode = 'steady' | 'churn';
+
+/** What every side of a pair is built from. */
+export interface CaseContext {
+  engine: DrillEngine;
+  server: DrillServer;
+  login: { username: string; password: string };
+  /** Source options for the dbcreds side (each side builds and owns its source). */
+  source: { secretId: string; clientConfig: SecretsManagerClientConfig };
+  mode: Mode;
+  /** Pool size (16: one connection per concurrent query). */
+  poolMax: number;
+  /** Idle timeout in ms: long in steady mode, short in churn mode. */
+  idleTimeoutMs: number;
+}
+
+export interface Side {
+  query(): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+export interface OverheadCase {
+  id: string;
+  engine: DrillEngine;
+  /** Why a mode is not measured for this case (then `build` is not called for it). */
+  skip?: Partial<Record<Mode, string>>;
+  raw(ctx: CaseContext): Promise<Side>;
+  dbcreds(ctx: CaseContext): Promise<Side>;
+}
+
+const silence = (pool: { on(e: 'error', l: () => void): unknown }) => pool.on('error', () => {});
+
+const endpoint = (ctx: CaseContext) => ({
+  host: ctx.server.host,
+  port: ctx.server.port,
+  database: ctx.server.database,
+});
+
+function pgPoolConfig(ctx: CaseContext): pg.PoolConfig {
+  return { ...endpoint(ctx), max: ctx.poolMax, idleTimeoutMillis: ctx.idleTimeoutMs };
+}
+
+function mysqlPoolOptions(ctx: CaseContext): mysql.PoolOptions {
+  // maxIdle 0 closes every connection idle for idleTimeout (churn); steady keeps them all.
+  return {
+    ...endpoint(ctx),
+    connectionLimit: ctx.poolMax,
+    maxIdle: ctx.mode === 'churn' ? 0 : ctx.poolMax,
+    idleTimeout: ctx.idleTimeoutMs,
+  };
+}
+
+const pgPool: OverheadCase = {
+  id: 'pg',
+  engine: 'postgres',
+  async raw(ctx) {
+    const pool = new pg.Pool({ ...pgPoolConfig(ctx), user: ctx.login.username, password: ctx.login.password });
+    silence(pool);
+    return { query: () => pool.query('SELECT 1'), close: () => pool.end() };
+  },
+  async dbcreds(ctx) {
+    const pool = createPgPool(ctx.source, pgPoolConfig(ctx));
+    return { query: () => pool.query('SELECT 1'), close: () => pool.end() };
+  },
+};
+
+const mysql2Pool: OverheadCase = {
+  id: 'mysql2',
+  engine: 'mysql',
+  async raw(ctx) {
+    const pool = mysql.createPool({ ...mysqlPoolOptions(ctx), user: ctx.login.username, password: ctx.login.password });
+    silence(pool);
+    const p = pool.promise();
+    return { query: () => p.query('SELECT 1'), close: () => p.end() };
+  },
+  async dbcreds(ctx) {
+    const pool = createMysqlPool(ctx.source, mysqlPoolOptions(ctx));
+    silence(pool);
+    const p = pool.promise();
+    return { query: () => p.query('SELECT 1'), close: () => p.end() };
+  },
+};
+
+function knexCase(engine: DrillEngine): OverheadCase {
+  const client = engine === 'postgres' ? 'pg' : 'mysql2';
+  const pool = (ctx: CaseContext) => ({
+    min: 0,
+    max: ctx.poolMax,
+    idleTimeoutMillis: ctx.idleTimeoutMs,
+    reapIntervalMillis: Math.min(1000, ctx.idleTimeoutMs),
+  });
+  const side = async (k: import('knex').Knex): Promise<Side> => ({
+    query: () => k.raw('SELECT 1'),
+    close: () => k.destroy(),
+  });
+  return {
+    id: `knex (${client})`,
+    engine,
+    async raw(ctx) {
+      const { default: knex } = await import('knex');
+      const connection = { ...endpoint(ctx), user: ctx.login.username, password: ctx.login.password };
+      return side(knex({ client, connection, pool: pool(ctx) }));
+    },
+    async dbcreds(ctx) {
+      const { default: knex } = await import('knex');
+      const { withRotatingCredentials } = await import('@dbcreds/knex');
+      return side(knex(withRotatingCredentials({ client, connection: endpoint(ctx), pool: pool(ctx) }, ctx.source)));
+    },
+  };
+}
+
+function typeormCase(engine: DrillEngine): OverheadCase {
+  const options = (ctx: CaseContext) => ({
+    ...endpoint(ctx),
+    poolSize: ctx.poolMax,
+    extra:
+      engine === 'postgres'
+        ? { idleTimeoutMillis: ctx.idleTimeoutMs }
+        : { maxIdle: ctx.mode === 'churn' ? 0 : ctx.poolMax, idleTimeout: ctx.idleTimeoutMs },
+  });
+  const type = engine === 'postgres' ? ('postgres' as const) : ('mysql' as const);
+  const side = async (ds: import('typeorm').DataSource): Promise<Side> => {
+    await ds.initialize();
+    return { query: () => ds.query('SELECT 1'), close: () => ds.destroy() };
+  };
+  return {
+    id: `TypeORM (${type})`,
+    engine,
+    async raw(ctx) {
+      const { DataSource } = await import('typeorm');
+      return side(
+        new DataSource({ type, ...options(ctx), username: ctx.login.username, password: ctx.login.password } as never),
+      );
+    },
+    async dbcreds(ctx) {
+      const { DataSource } = await import('typeorm');
+      const { withRotatingCredentials } = await import('@dbcreds/typeorm');
+      return side(new DataSource(withRotatingCredentials({ type, ...options(ctx) } as never, ctx.source)));
+    },
+  };
+}
+
+function mikroOrmCase(engine: DrillEngine): OverheadCase {
+  const load = async () => {
+    const { EntitySchema, MikroORM } = await import('@mikro-orm/core');
+    const driver =
+      engine === 'postgres'
+        ? (await import('@mikro-orm/postgresql')).PostgreSqlDriver
+        : (await import('@mikro-orm/mysql')).MySqlDriver;
+    const entity = new EntitySchema({
+      name: 'BenchNote',
+      tableName: 'bench_note',
+      properties: { id: { type: 'number', primary: true } },
+    });
+    return { MikroORM, driver, entity };
+  };
+  const options = (ctx: CaseContext, driver: unknown, entity: unknown) => ({
+    driver,
+    dbName: ctx.server.database,
+    host: ctx.server.host,
+    port: ctx.server.port,
+    entities: [entity],
+    pool: { min: 0, max: ctx.poolMax, idleTimeoutMillis: ctx.idleTimeoutMs },
+    debug: false,
+  });
+  const side = (orm: import('@mikro-orm/core').MikroORM): Side => ({
+    query: () => orm.em.getConnection().execute('SELECT 1'),
+    close: () => orm.close(true),
+  });
+  return {
+    id: `MikroORM (${engine === 'postgres' ? 'pg' : 'mysql2'})`,
+    engine,
+    async raw(ctx) {
+      const { MikroORM, driver, entity } = await load();
+      const opts = { ...options(ctx, driver, entity), user: ctx.login.username, password: ctx.login.password };
+      return side(await MikroORM.init(opts as never));
+    },
+    async dbcreds(ctx) {
+      const { MikroORM, driver, entity } = await load();
+      const { withRotatingCredentials } = await import('@dbcreds/mikro-orm');
+      return side(await MikroORM.init(withRotatingCredentials(options(ctx, driver, entity) as never, ctx.source)));
+    },
+  };
+}
+
+type AnyPrisma = { $queryRaw(q: TemplateStringsArray): Promise<unknown>; $disconnect(): Promise<void> };
+/** One of two generated clients, whose option types differ. */
+type PrismaCtor = new (o: any) => AnyPrisma;
+
+function prismaCase(engine: DrillEngine): OverheadCase {
+  // The generated clients of @dbcreds/prisma's tests (scripts/setup.sh generates them).
+  const client = async (): Promise<PrismaCtor> =>
+    engine === 'postgres'
+      ? (await import('../packages/prisma/test/generated/postgres/client.ts')).PrismaClient
+      : (await import('../packages/prisma/test/generated/mysql/client.ts')).PrismaClient;
+  const side = (prisma: AnyPrisma): Side => ({
+    query: () => prisma.$queryRaw`SELECT 1`,
+    close: () => prisma.$disconnect(),
+  });
+  return {
+    id: `Prisma (${engine === 'postgres' ? 'adapter-pg' : 'adapter-mariadb'})`,
+    engine,
+    async raw(ctx) {
+      const Client = await client();
+      const login = { user: ctx.login.username, password: ctx.login.password };
+      if (engine === 'postgres') {
+        const { PrismaPg } = await import('@prisma/adapter-pg');
+        return side(new Client({ adapter: new PrismaPg({ ...pgPoolConfig(ctx), ...login }) }));
+      }
+      const { PrismaMariaDb } = await import('@prisma/adapter-mariadb');
+      const { MARIADB_POOL_DEFAULTS } = await import('@dbcreds/prisma');
+      const config = { ...MARIADB_POOL_DEFAULTS, ...endpoint(ctx), ...login, connectionLimit: ctx.poolMax };
+      return side(new Client({ adapter: new PrismaMariaDb(config) }));
+    },
+    async dbcreds(ctx) {
+      const Client = await client();
+      const { withRotatingCredentials } = await import('@dbcreds/prisma');
+      const pool =
+        engine === 'postgres'
+          ? { max: ctx.poolMax, idleTimeoutMillis: ctx.idleTimeoutMs }
+          : { connectionLimit: ctx.poolMax };
+      const provider = engine === 'postgres' ? ('postgres' as const) : ('mysql' as const);
+      return side(new Client(withRotatingCredentials({}, ctx.source, { provider, ...endpoint(ctx), pool })));
+    },
+  };
+}
+
+export const ALL_CASES: OverheadCase[] = [
+  pgPool,
+  mysql2Pool,
+  knexCase('postgres'),
+  knexCase('mysql'),
+  typeormCase('postgres'),
+  typeormCase('mysql'),
+  mikroOrmCase('postgres'),
+  mikroOrmCase('mysql'),
+  prismaCase('postgres'),
+  prismaCase('mysql'),
+];
