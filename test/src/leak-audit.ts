@@ -37,7 +37,6 @@ function errorTexts(err: unknown): string[] {
 
 export class LeakAudit {
   private readonly texts: Array<[where: string, text: string]> = [];
-  private readonly objects: Array<[where: string, value: unknown]> = [];
   lines = 0;
 
   readonly logger: Logger = {
@@ -56,7 +55,6 @@ export class LeakAudit {
   add(where: string, value: unknown): void {
     this.lines++;
     this.texts.push([where, deep(value)]);
-    if (value !== null && typeof value === 'object') this.objects.push([where, value]);
   }
 
   error(err: unknown): void {
@@ -72,8 +70,8 @@ export class LeakAudit {
         const at = text.indexOf(pw);
         if (at < 0) continue;
         hits.push(where);
-        if (process.env.DBCREDS_LEAK_CONTEXT)
-          console.error(text.slice(Math.max(0, at - 400), at).replaceAll(pw, '***'));
+        // DBCREDS_LEAK_CONTEXT=1: print what precedes it (every password of the run masked) to find the holder.
+        if (process.env.DBCREDS_LEAK_CONTEXT) console.error(mask(text.slice(Math.max(0, at - 400), at + 40)));
       }
     }
     if (hits.length > 0) {
@@ -94,20 +92,8 @@ export function setCurrentAudit(audit: LeakAudit | undefined): void {
   currentAudit = audit;
 }
 
-/** Property paths (own keys, hidden ones too; getters not called) under `root` whose value is `needle`. */
-function pathsTo(root: unknown, needle: string, prefix: string): string[] {
-  const out: string[] = [];
-  const seen = new Set<object>();
-  const queue: Array<[unknown, string]> = [[root, prefix]];
-  while (queue.length > 0 && seen.size < 200_000 && out.length < 5) {
-    const [node, path] = queue.shift()!;
-    if (typeof node === 'string' && node.includes(needle)) out.push(path);
-    if (node === null || (typeof node !== 'object' && typeof node !== 'function') || seen.has(node)) continue;
-    seen.add(node);
-    for (const key of Reflect.ownKeys(node)) {
-      const d = Object.getOwnPropertyDescriptor(node, key);
-      if (d && 'value' in d) queue.push([d.value, `${path}.${String(key)}`]);
-    }
-  }
+function mask(text: string): string {
+  let out = text;
+  for (const pw of RUN_PASSWORDS) out = out.replaceAll(pw, '***');
   return out;
 }
