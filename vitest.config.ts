@@ -1,6 +1,7 @@
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { defineConfig, type Plugin } from 'vitest/config';
 import type { InlineConfig } from 'vitest/node';
-import { defineConfig } from 'vitest/config';
 
 const r = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const pkgs = [
@@ -39,6 +40,34 @@ const ALL = [
   'deploy/test/**/*.test.ts',
 ];
 
+/**
+ * Adapters load optional peers with their own `require` (`src/require.cts`, imported as `./require.cjs`)
+ * at the call that needs them. In tests that `require` serves the workspace packages loaded that way
+ * (@dbcreds/pg, @dbcreds/mysql2) from their sources, like the aliases below; every other name resolves
+ * from the importing package's folder, as in production.
+ */
+const PEER_REQUIRE = '\0dbcreds-peer-require:';
+const peerRequireFromSources: Plugin = {
+  name: 'dbcreds-peer-require',
+  enforce: 'pre',
+  resolveId(id, importer) {
+    if (id.endsWith('/require.cjs') && importer?.startsWith(r('./packages/')))
+      return `${PEER_REQUIRE}${dirname(importer)}/${id}`;
+    return undefined;
+  },
+  load(id) {
+    if (!id.startsWith(PEER_REQUIRE)) return undefined;
+    return [
+      "import { createRequire } from 'node:module';",
+      "import * as pg from '@dbcreds/pg';",
+      "import * as mysql2 from '@dbcreds/mysql2';",
+      `const native = createRequire(${JSON.stringify(id.slice(PEER_REQUIRE.length))});`,
+      "const sources = { '@dbcreds/pg': pg, '@dbcreds/mysql2': mysql2 };",
+      'export default Object.assign((name) => sources[name] ?? native(name), { resolve: native.resolve });',
+    ].join('\n');
+  },
+};
+
 /** Test options shared by every project and by the peer-version matrix configs (packages/<name>/vitest.<leg>.config.ts). */
 const common: InlineConfig = {
   pool: 'forks',
@@ -53,6 +82,7 @@ export const testbedSetup = [r('./test/src/global-setup.ts')];
 export const matrixTest: InlineConfig = { ...common, globalSetup: testbedSetup };
 
 export default defineConfig({
+  plugins: [peerRequireFromSources],
   resolve: {
     // Tests run against the sources, never a stale dist/.
     alias: [

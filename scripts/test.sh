@@ -11,6 +11,7 @@ step() {
   if "$@"; then echo "=== $name: ok ($((SECONDS - t0)) s)"; else echo "=== $name: FAILED ($((SECONDS - t0)) s)"; failed+=("$name"); fi
 }
 step typecheck pnpm exec tsc -p tsconfig.json --noEmit
+step "typecheck examples/nestjs (CommonJS, decorators)" pnpm exec tsc -p examples/nestjs/tsconfig.json --noEmit
 step lint pnpm exec biome check .
 step "vitest (projects unit + integration: all packages, examples, test bed, latest peer versions)" pnpm exec vitest run "$@"
 # Peer-version matrix: the same adapter tests against the oldest versions we claim.
@@ -19,6 +20,8 @@ step "vitest mikro-orm 6" pnpm exec vitest run --config packages/mikro-orm/vites
 step "vitest drizzle-orm 0.30 + kysely 0.27" pnpm exec vitest run --config test/matrix/query-builders/vitest.config.ts
 step "vitest sequelize 6.31" pnpm exec vitest run --config packages/sequelize/vitest.sequelize631.config.ts
 step "vitest typeorm 0.3" pnpm exec vitest run --config packages/typeorm/vitest.typeorm03.config.ts
+# The packed tarballs as users install them: require + import, types (node10/node16/bundler), README snippets.
+step "packaging (pnpm pack → npm install → CommonJS + ESM projects)" node scripts/packaging/run.js
 echo
 if [ ${#failed[@]} -gt 0 ]; then echo "FAILED steps: ${failed[*]}"; exit 1; fi
 echo "All test steps passed."

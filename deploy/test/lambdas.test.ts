@@ -122,7 +122,7 @@ describe.each(ENGINES)('Lambda bundles on %s', (engine) => {
     await new Promise((r) => cfn?.close(r));
   });
 
-  const bootstrap = async () => {
+  const bootstrap = async (appUsername = username) => {
     responses.length = 0;
     const event = {
       RequestType: 'Create',
@@ -130,7 +130,7 @@ describe.each(ENGINES)('Lambda bundles on %s', (engine) => {
       StackId: 'arn:aws:cloudformation:us-east-1:000000000000:stack/test/1',
       RequestId: 'r1',
       LogicalResourceId: 'Bootstrap',
-      ResourceProperties: { MasterSecretArn: masterArn, AppSecretArn: appArn, AppUsername: username },
+      ResourceProperties: { MasterSecretArn: masterArn, AppSecretArn: appArn, AppUsername: appUsername },
     };
     await invoke(bundles.bootstrap, event, env);
     expect(responses).toHaveLength(1);
@@ -161,6 +161,13 @@ describe.each(ENGINES)('Lambda bundles on %s', (engine) => {
     const again = await bootstrap();
     expect(again).toMatchObject({ Status: 'SUCCESS', Reason: `user ${username}: exists` });
     expect(JSON.stringify(responses)).not.toContain(app.password);
+  });
+
+  it('bootstrap answers FAILED (never hangs the stack) when it cannot create the user', async () => {
+    const failed = await bootstrap(`${username}_other`);
+    expect(failed.Status).toBe('FAILED');
+    expect(failed.Reason).toContain(`user ${username}_other is missing and the app secret is for another user`);
+    expect(JSON.stringify(failed)).not.toContain((await current()).password);
   });
 
   it('the bundled rotation handler rotates single-user: the old password is refused', async () => {

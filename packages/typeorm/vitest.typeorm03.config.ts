@@ -8,7 +8,7 @@ import root, { matrixTest } from '../../vitest.config.js';
 const require = createRequire(import.meta.url);
 
 export default mergeConfig(
-  { resolve: root.resolve },
+  { resolve: root.resolve, plugins: root.plugins },
   defineConfig({
     resolve: { alias: [{ find: /^typeorm$/, replacement: require.resolve('typeorm-0.3') }] },
     test: { ...matrixTest, include: ['packages/typeorm/test/**/*.test.ts'], env: { DBCREDS_EXPECT_TYPEORM: '0.3' } },

@@ -162,6 +162,9 @@ class TestAdmin implements Admin {
       );
     }
     if (errCode(err) === expected) return err;
+    // MariaDB authenticates an unknown user as a random existing account: 1698 instead of 1045 when that
+    // one is a unix_socket account (core classifies both as auth errors).
+    if (opts.code === undefined && this.engine === 'mysql' && errCode(err) === 1698) return err;
     throw new Error(`expected login of ${creds.username} to be rejected with ${expected}, got ${errCode(err)}`, {
       cause: err,
     });

@@ -13,8 +13,13 @@ import { ENGINES, type EngineName, serverFor } from './servers.js';
 export interface ExampleSmokeOptions {
   /** Library name, as the example passes it to `runExample` (titles, GET /health, stack name). */
   library: string;
-  /** The example's store factory (`createNotesStore` from its src/notes.ts). */
-  createStore(source: CredentialSource, engine: EngineName): NotesStore | Promise<NotesStore>;
+  /** The example's store factory (`createNotesStore` from its src/notes.ts), served by `serveNotes`. */
+  createStore?(source: CredentialSource, engine: EngineName): NotesStore | Promise<NotesStore>;
+  /**
+   * Instead of `createStore`: starts the example app itself against the stack (e.g. its build in a
+   * child process, with `stack.env`) and returns its URL and a `close()`.
+   */
+  serve?(stack: LocalStack, engine: EngineName): Promise<NotesServer>;
   /** Engines the example supports. Default `ENGINES` (PostgreSQL, MariaDB). */
   engines?: readonly EngineName[];
 }
@@ -25,12 +30,17 @@ export interface ExampleSmokeOptions {
  * password is refused, then two alternating-users rotations), asserting every write survived, the
  * first user seen and at most 4 GetSecretValue calls by the app (AWSCURRENT + AWSPENDING per rotation that bit).
  */
-export function describeExampleSmoke({ library, createStore, engines = ENGINES }: ExampleSmokeOptions): void {
+export function describeExampleSmoke({ library, createStore, serve, engines = ENGINES }: ExampleSmokeOptions): void {
   describe.each([...engines])(`${library} example on %s`, (engine) => {
     let stack: LocalStack;
     let app: NotesServer;
     beforeAll(async () => {
       stack = await startLocalStack({ server: serverFor(engine), name: `dbcex_${library.replace(/[^a-z0-9]/g, '')}` });
+      if (serve) {
+        app = await serve(stack, engine);
+        return;
+      }
+      if (!createStore) throw new Error('describeExampleSmoke: pass createStore or serve');
       const source = createCredentialSource({ secretId: stack.secretId, clientConfig: stack.clientConfig });
       app = await serveNotes({ library, store: await createStore(source, engine), source, port: 0 });
     });

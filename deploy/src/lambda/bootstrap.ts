@@ -55,7 +55,7 @@ export async function bootstrapDatabase(master: DbSecret, app: DbSecret, usernam
       user: master.username,
       password: master.password,
       database: dbname ?? 'postgres',
-      ssl: process.env.DB_SSL === 'false' ? false : { rejectUnauthorized: false },
+      // TLS from PGSSLMODE (the stack sets no-verify), as the rotation function.
       connectionTimeoutMillis: 10_000,
     });
     await client.connect();
@@ -81,6 +81,7 @@ export async function bootstrapDatabase(master: DbSecret, app: DbSecret, usernam
     user: master.username,
     password: master.password,
     database: dbname,
+    // Encrypted unless DB_SSL=false (Aurora MySQL accepts TLS; the certificate is not verified).
     ssl: process.env.DB_SSL === 'false' ? undefined : { rejectUnauthorized: false },
     connectTimeout: 10_000,
   });

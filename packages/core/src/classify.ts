@@ -2,14 +2,18 @@
  * Auth-error classification by error code only (never message text), walking wrapper chains.
  *
  * Recognised (see README):
- * - MySQL / MariaDB: errno 1045 (ER_ACCESS_DENIED_ERROR), or code 'ER_ACCESS_DENIED_ERROR'.
+ * - MySQL / MariaDB: errno 1045 (ER_ACCESS_DENIED_ERROR), or code 'ER_ACCESS_DENIED_ERROR'; errno 1698
+ *   (ER_ACCESS_DENIED_NO_PASSWORD_ERROR): MariaDB authenticates an unknown (e.g. dropped, or not yet
+ *   created) user as a randomly chosen existing account and answers 1698 when that one is a unix_socket
+ *   account, so the same wrong login yields 1045 or 1698 depending on which accounts exist. dbcreds
+ *   always sends a password: 1698 is a refusal a new secret can fix (retrying once is cheap).
  * - PostgreSQL: SQLSTATE 28P01 (invalid_password) and 28000 (invalid_authorization_specification;
  *   may also be a pg_hba rejection: retrying once is cheap).
  * - Prisma: code / errorCode 'P1000'; DriverAdapterError whose cause has kind 'AuthenticationFailed', or
  *   an `originalCode` of 28P01 / 28000 / 1045 (e.g. kind 'DatabaseAccessDenied', originalCode '28000').
  * - mariadb connector 45028 (ER_GET_CONNECTION_TIMEOUT) whose cause is 1045: found by walking `cause`.
  * Not auth errors: 1044 ER_DBACCESS_DENIED_ERROR (authenticated, no access to the database: new
- * credentials cannot fix grants), 1698, network errors, timeouts, anything matched only by text.
+ * credentials cannot fix grants), network errors, timeouts, anything matched only by text.
  */
 
 const WRAPPER_KEYS = ['cause', 'original', 'parent', 'originalError', 'driverError', 'previous', 'error'] as const;
@@ -52,10 +56,10 @@ export function isAuthError(err: unknown): boolean {
 
 /**
  * MySQL / MariaDB errnos with which a server refuses a login outright, beyond the auth codes:
- * 1044 ER_DBACCESS_DENIED_ERROR, 1698 ER_ACCESS_DENIED_NO_PASSWORD_ERROR, 1524 ER_PLUGIN_IS_NOT_LOADED,
+ * 1044 ER_DBACCESS_DENIED_ERROR, 1524 ER_PLUGIN_IS_NOT_LOADED,
  * 4151 ER_ACCOUNT_HAS_BEEN_LOCKED (MariaDB; MySQL uses 3118).
  */
-const MYSQL_LOGIN_REFUSED = new Set([1044, 1698, 1524, 3118, 4151]);
+const MYSQL_LOGIN_REFUSED = new Set([1044, 1524, 3118, 4151]);
 
 /**
  * True when the server refused the login itself (an auth error as `isAuthError`, or one of the MySQL
@@ -75,6 +79,7 @@ function ownCode(e: Record<string, unknown>): string | undefined {
   const errno = safeGet(e, 'errno');
   const code = safeGet(e, 'code');
   if (errno === 1045 || errno === '1045' || code === 'ER_ACCESS_DENIED_ERROR') return 'mysql:1045';
+  if (errno === 1698 || errno === '1698' || code === 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR') return 'mysql:1698';
   if (code === '28P01' || code === '28000') {
     // PostgreSQL SQLSTATE. A MySQL error's `code` is 'ER_…', its SQLSTATE lives in `sqlState`.
     return `postgres:${code}`;

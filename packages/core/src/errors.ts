@@ -1,4 +1,12 @@
-/** Base class of every error thrown by dbcreds. Never carries secret values. */
+/** Names of an error's classes from its own up to DbCredsError (non-enumerable, shared by every copy of core). */
+const CLASSES = Symbol.for('@dbcreds/core.DbCredsError.classes');
+
+/**
+ * Base class of every error thrown by dbcreds. Never carries secret values.
+ * `instanceof` holds across copies of core (its ES module and CommonJS builds loaded side by side,
+ * or two installed versions): an error is an instance of a dbcreds error class whose name is in its
+ * class chain.
+ */
 export class DbCredsError extends Error {
   /** Stable machine-readable code, e.g. `DBCREDS_SECRET_FETCH`. */
   readonly code: string;
@@ -7,6 +15,21 @@ export class DbCredsError extends Error {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = options?.code ?? 'DBCREDS_ERROR';
+    const classes: string[] = [];
+    for (let c: unknown = new.target; c !== Error && typeof c === 'function'; c = Object.getPrototypeOf(c)) {
+      classes.push(c.name);
+    }
+    Object.defineProperty(this, CLASSES, { value: Object.freeze(classes) });
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // `this`: the class instanceof was called on (a subclass too), not DbCredsError.
+    // biome-ignore lint/complexity/noThisInStatic: see above
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    const classes =
+      value !== null && typeof value === 'object' ? (value as Record<symbol, unknown>)[CLASSES] : undefined;
+    // biome-ignore lint/complexity/noThisInStatic: see above
+    return Array.isArray(classes) && classes.includes(this.name);
   }
 }
 

@@ -78,7 +78,8 @@ describe('Module: @dbcreds/core/adapter', () => {
     it('is true for auth errors and MySQL login refusals (own errno or first cause), false otherwise', () => {
       expect(isLoginRefused({ errno: 1045 })).toBe(true);
       expect(isLoginRefused({ code: '28P01' })).toBe(true);
-      for (const errno of [1044, 1698, 1524, 3118, 4151]) {
+      expect(isLoginRefused({ errno: 1698 })).toBe(true); // an auth error (see classify.ts)
+      for (const errno of [1044, 1524, 3118, 4151]) {
         expect(isLoginRefused({ errno })).toBe(true);
         expect(isLoginRefused({ errno: 45028, cause: { errno } })).toBe(true);
         expect(isAuthError({ errno })).toBe(false); // a refresh cannot fix these

@@ -81,6 +81,11 @@ const POSITIVE: Array<[string, unknown, string]> = [
   ['mysql2 errno 1045', my1045, 'mysql:1045'],
   ['mariadb SqlError 1045', maria1045, 'mysql:1045'],
   [
+    'MariaDB 1698 for an unknown user authenticated as a random unix_socket account',
+    mysql2Error(1698, 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR', '28000', "Access denied for user 'gone'@'127.0.0.1'"),
+    'mysql:1698',
+  ],
+  [
     'mariadb 45028 ER_GET_CONNECTION_TIMEOUT with cause 1045',
     mariadbSqlError(
       45028,
@@ -170,10 +175,6 @@ const NEGATIVE: Array<[string, unknown]> = [
   [
     'MySQL 1044 ER_DBACCESS_DENIED_ERROR (authenticated; grants problem)',
     mysql2Error(1044, 'ER_DBACCESS_DENIED_ERROR', '42000', "Access denied for user 'app'@'%' to database 'x'"),
-  ],
-  [
-    'MySQL 1698 ER_ACCESS_DENIED_NO_PASSWORD_ERROR (socket auth)',
-    mysql2Error(1698, 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR', '28000', "Access denied for user 'root'@'localhost'"),
   ],
   ['mysql2 sqlState 28000 alone is not enough', { sqlState: '28000', errno: 9999 }],
   [

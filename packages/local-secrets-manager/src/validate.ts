@@ -42,9 +42,13 @@ export function checkShape(input: Input, shape: InputShape): void {
   }
 }
 
-export const str = (input: Input, member: string): string | undefined => input[member] as string | undefined;
-export const int = (input: Input, member: string): number | undefined => input[member] as number | undefined;
-export const bool = (input: Input, member: string): boolean | undefined => input[member] as boolean | undefined;
+// A JSON null is an absent member (checkShape lets it through as one), never a value.
+export const str = (input: Input, member: string): string | undefined =>
+  (input[member] ?? undefined) as string | undefined;
+export const int = (input: Input, member: string): number | undefined =>
+  (input[member] ?? undefined) as number | undefined;
+export const bool = (input: Input, member: string): boolean | undefined =>
+  (input[member] ?? undefined) as boolean | undefined;
 
 /** Checks a string member's length; AWS's wording for constraint violations. */
 export function checkLength(input: Input, member: string, min: number, max: number): void {

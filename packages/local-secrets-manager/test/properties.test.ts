@@ -51,12 +51,16 @@ const FIELDS = [
 const MAX_BODY = 64 * 1024;
 let h: Harness;
 let existing: string;
+/** The secret the arbitrary operations aim at (they may change or delete it); `existing` stays untouched. */
+let sandbox: string;
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
 beforeAll(async () => {
   h = await startHarness({ maxBodyBytes: MAX_BODY, schedulerIntervalMs: 0 });
   existing = uniqueName('prop');
   await h.client.send(new CreateSecretCommand({ Name: existing, SecretString: '{"password":"p"}' }));
+  sandbox = uniqueName('prop-sandbox');
+  await h.client.send(new CreateSecretCommand({ Name: sandbox, SecretString: '{"password":"p"}' }));
 });
 afterAll(async () => {
   agent.destroy();
@@ -126,16 +130,28 @@ describe('local Secrets Manager request handling (property-based, real HTTP)', (
         ),
         body,
         fc.boolean(),
-        async (target, input, aimAtExisting) => {
+        async (target, input, aimAtSandbox) => {
           const json =
-            aimAtExisting && input && typeof input === 'object' && !Array.isArray(input)
-              ? { ...input, SecretId: existing }
+            aimAtSandbox && input && typeof input === 'object' && !Array.isArray(input)
+              ? { ...input, SecretId: sandbox }
               : input;
           expectWellFormed(await post(target, JSON.stringify(json)));
         },
       ),
       { numRuns: 300 },
     );
+  });
+
+  it('a JSON null member is an absent member (found by the property above: UpdateSecret SecretString null was a 500)', async () => {
+    for (const [op, input] of [
+      ['UpdateSecret', { SecretId: sandbox, SecretString: null, Description: 'd' }],
+      ['PutSecretValue', { SecretId: sandbox, SecretString: null, ClientRequestToken: null }],
+      ['GetSecretValue', { SecretId: sandbox, VersionStage: null, VersionId: null }],
+    ] as const) {
+      const a = await post(`secretsmanager.${op}`, JSON.stringify(input));
+      expectWellFormed(a);
+      expect(a.status, `${op}: ${a.body}`).toBeLessThan(500);
+    }
   });
 
   it('arbitrary bytes (invalid UTF-8, binary, truncated JSON): an AWS-shaped error or 200', async () => {

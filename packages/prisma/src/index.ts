@@ -1,7 +1,8 @@
 import { ConfigurationError, type CredentialSource, type CredentialSourceOptions } from '@dbcreds/core';
 import { adoptSource, checkOptions, engineFamily, forbidKeys, presentKeys } from '@dbcreds/core/adapter';
 import type { SqlDriverAdapterFactory } from '@prisma/client/runtime/client';
-import { load, RotatingMariaDbPool, required } from './mariadb-pool.js';
+import { peer, RotatingMariaDbPool } from './mariadb-pool.js';
+import peerRequire from './require.cjs';
 
 export { MARIADB_POOL_DEFAULTS, RotatingMariaDbPool } from './mariadb-pool.js';
 
@@ -28,13 +29,6 @@ export interface RotatingPrismaOptions {
 const OPTION_KEYS = ['provider', 'host', 'port', 'database', 'pool', 'driverAdapter', 'closeSource'];
 const CLIENT_KEYS = ['adapter', 'accelerateUrl', 'datasourceUrl', 'datasources', 'url', 'username', 'password'];
 const POOL_KEYS = ['user', 'username', 'password', 'connectionString', 'uri', 'url', 'host', 'port', 'database'];
-
-// Optional peers: only the adapter for the configured provider has to be installed.
-const [adapterPg, dbcredsPg, adapterMariaDb] = await Promise.all([
-  load(import('@prisma/adapter-pg')),
-  load(import('@dbcreds/pg')),
-  load(import('@prisma/adapter-mariadb')),
-]);
 
 /**
  * Returns PrismaClient options with a driver adapter whose connections authenticate with the
@@ -90,10 +84,10 @@ export function withRotatingCredentials<T extends object>(
     }
     if (provider === 'mysql') {
       const pool = new RotatingMariaDbPool(credentialSource, { ...endpoint, ...options.pool });
-      return new (required(adapterMariaDb, '@prisma/adapter-mariadb').PrismaMariaDb)(pool, driverAdapter).connect();
+      return new (peer('@prisma/adapter-mariadb').PrismaMariaDb)(pool, driverAdapter).connect();
     }
-    const { PrismaPg } = required(adapterPg, '@prisma/adapter-pg');
-    const pool = required(dbcredsPg, '@dbcreds/pg').createPool(credentialSource, { ...endpoint, ...options.pool });
+    const { PrismaPg } = peer('@prisma/adapter-pg');
+    const pool = peer('@dbcreds/pg').createPool(credentialSource, { ...endpoint, ...options.pool });
     const factory = new PrismaPg(pool, driverAdapter);
     if (factory.externalPool !== pool) {
       await pool.end();
@@ -107,9 +101,20 @@ export function withRotatingCredentials<T extends object>(
   return { ...clientOptions, adapter };
 }
 
+/** True when `name` resolves from this package (installed), without loading it. */
+function installed(name: string): boolean {
+  try {
+    peerRequire.resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function defaultProvider(): PrismaProvider {
-  if (!adapterPg.error !== !adapterMariaDb.error) return adapterPg.error ? 'mysql' : 'postgres';
-  const why = adapterPg.error
+  const pg = installed('@prisma/adapter-pg');
+  if (pg !== installed('@prisma/adapter-mariadb')) return pg ? 'postgres' : 'mysql';
+  const why = !pg
     ? 'neither @prisma/adapter-pg nor @prisma/adapter-mariadb is installed: install the one for your database'
     : 'both @prisma/adapter-pg and @prisma/adapter-mariadb are installed';
   throw new ConfigurationError(

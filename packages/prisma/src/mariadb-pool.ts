@@ -1,6 +1,7 @@
 /** Optional peers are loaded lazily: a PostgreSQL app need not install mariadb (and the reverse). */
-import { ConfigurationError, type CredentialSource, DbCredsError, type DbCredentials } from '@dbcreds/core';
-import { isLoginRefused } from '@dbcreds/core/adapter';
+import { type CredentialSource, DbCredsError, type DbCredentials } from '@dbcreds/core';
+import { isLoginRefused, loadPeer } from '@dbcreds/core/adapter';
+import peerRequire from './require.cjs';
 
 /** MySQL pool defaults (ms): why minimumIdle is 1, acquireTimeout 5 s and initializationTimeout 1 s: see README. */
 export const MARIADB_POOL_DEFAULTS = {
@@ -11,23 +12,9 @@ export const MARIADB_POOL_DEFAULTS = {
   prepareCacheLength: 0,
 };
 
-export type Loaded = { mod?: any; error?: unknown };
-export const load = (spec: Promise<any>): Promise<Loaded> =>
-  spec.then(
-    (mod) => ({ mod }),
-    (error: unknown) => ({ error }),
-  );
-const mariadb = await load(import('mariadb'));
-
-export function required(loaded: Loaded, name: string): any {
-  if (loaded.error !== undefined) {
-    throw new ConfigurationError(`@dbcreds/prisma needs the package '${name}' for this provider`, {
-      keys: ['provider'],
-      cause: loaded.error,
-    });
-  }
-  return loaded.mod.default ?? loaded.mod;
-}
+/** An optional peer, loaded with this package's own require when first needed (ConfigurationError if missing). */
+export const peer = (name: string): any =>
+  loadPeer(peerRequire, name, '@dbcreds/prisma', { keys: ['provider'], why: 'for this provider' });
 
 type Entry = {
   pool: any;
@@ -107,7 +94,7 @@ export class RotatingMariaDbPool {
     // mariadb's pool reports only the first error since its last good connection (its 'error' event
     // and acquire timeouts carry it as `cause`): after a connect timeout, the refusals that follow are
     // invisible there. The connector logs each connection's own error: the refusals are taken from there.
-    entry.pool = required(mariadb, 'mariadb').createPool({
+    entry.pool = peer('mariadb').createPool({
       ...MARIADB_POOL_DEFAULTS,
       ...rest,
       host: host ?? creds.host,

@@ -1,6 +1,14 @@
 import { ConfigurationError, type CredentialSource, type CredentialSourceOptions } from '@dbcreds/core';
-import { adoptSource, checkOptions, endpointFieldsFromSecret, forbidKeys, presentKeys } from '@dbcreds/core/adapter';
+import {
+  adoptSource,
+  checkOptions,
+  endpointFieldsFromSecret,
+  forbidKeys,
+  loadPeer,
+  presentKeys,
+} from '@dbcreds/core/adapter';
 import type { DataSourceOptions } from 'typeorm';
+import peerRequire from './require.cjs';
 
 export interface RotatingTypeOrmOptions {
   /**
@@ -22,20 +30,10 @@ interface Replication {
   slaves: Node[];
 }
 
-type Loaded = { mod?: any; error?: unknown };
-const load = (spec: Promise<any>): Promise<Loaded> =>
-  spec.then(
-    (mod) => ({ mod }),
-    (error: unknown) => ({ error }),
-  );
-// Optional peers: a MySQL app need not install pg (and the reverse), so both are loaded lazily and
-// an error is only raised for the engine actually configured.
-const [pg, dbcredsPg, mysql2, dbcredsMysql2] = await Promise.all([
-  load(import('pg')),
-  load(import('@dbcreds/pg')),
-  load(import('mysql2')),
-  load(import('@dbcreds/mysql2')),
-]);
+// Optional peers: a MySQL app need not install pg (and the reverse), so each is loaded (with this
+// package's own require, synchronously: TypeORM builds its pool synchronously) for the engine configured.
+const peer = (name: string): any =>
+  loadPeer(peerRequire, name, '@dbcreds/typeorm', { keys: ['type'], why: 'for this database type' });
 
 const SUPPORTED_TYPES = ['postgres', 'mysql', 'mariadb'];
 /** Options that would carry credentials: they always come from the secret. */
@@ -91,8 +89,8 @@ export function withRotatingCredentials<T extends DataSourceOptions>(
  * slave, then the master); the pool takes user/password from the secret (readers: `readerSource`).
  */
 function pgDriver(source: Source, readerSource: Source, closeSource?: boolean, replication?: Replication): unknown {
-  const pgModule = required(pg, 'pg');
-  const { createPool } = required(dbcredsPg, '@dbcreds/pg');
+  const pgModule = peer('pg');
+  const { createPool } = peer('@dbcreds/pg');
   const same = (a: Node, b: Node) => a.host === b.host && a.port === b.port;
   function Pool(config: Record<string, unknown>) {
     const reader = replication && !same(replication.master, config) && replication.slaves.some((n) => same(n, config));
@@ -110,8 +108,8 @@ function pgDriver(source: Source, readerSource: Source, closeSource?: boolean, r
  * so the node's pool is reached through the cluster's `_nodes`.
  */
 function mysqlDriver(source: Source, readerSource: Source, closeSource?: boolean): unknown {
-  const mysqlModule = required(mysql2, 'mysql2');
-  const { createPool, installRetry } = required(dbcredsMysql2, '@dbcreds/mysql2');
+  const mysqlModule = peer('mysql2');
+  const { createPool, installRetry } = peer('@dbcreds/mysql2');
   const createPoolCluster = (clusterConfig: unknown) => {
     const cluster = mysqlModule.createPoolCluster(clusterConfig);
     const writer = adoptSource(source, closeSource);
@@ -141,14 +139,4 @@ function mysqlDriver(source: Source, readerSource: Source, closeSource?: boolean
 /** Drops credential keys (TypeORM always sets them, undefined here) and unset keys. */
 function driverConfig(config: Record<string, unknown>, drop: string[]): Record<string, unknown> {
   return Object.fromEntries(Object.entries(config).filter(([k, v]) => v !== undefined && !drop.includes(k)));
-}
-
-function required(loaded: Loaded, name: string): any {
-  if (loaded.error !== undefined) {
-    throw new ConfigurationError(`@dbcreds/typeorm needs the package '${name}' for this database type`, {
-      keys: ['type'],
-      cause: loaded.error,
-    });
-  }
-  return loaded.mod.default ?? loaded.mod;
 }

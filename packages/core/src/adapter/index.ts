@@ -21,3 +21,4 @@ export {
 export { isRetryableFetchError } from '../fetch.js';
 export { type AdoptedSource, adoptSource, closeWith } from './adopt.js';
 export { checkOptions, forbidKeys, type OptionRules, presentKeys } from './options.js';
+export { loadPeer, type PeerRequire } from './peer.js';

@@ -1,0 +1,423 @@
+// The packaging test: every publishable package as a user gets it from the registry.
+//   1. `pnpm pack` each package; `publint --strict` and `attw` (node10, node16 CJS/ESM, bundler) on each tarball.
+//   2. `npm install` the tarballs (plus the peers the README snippets use) outside the workspace: no
+//      workspace links. The install is cached under .cache/packaging/<hash of the tarballs + peers>.
+//   3. Two fresh projects in the temp dir, one "type": "commonjs" and one ES module, load every package
+//      and subpath by name (`require` / `import`), type-check a consumer file with moduleResolution
+//      node10, node16 and bundler, and run the README usage snippets of @dbcreds/pg, knex, typeorm
+//      (private scram PostgreSQL from the packed CLI's startEmbeddedPostgres + the packed local Secrets
+//      Manager) and mysql2 (MariaDB on 127.0.0.1:3306): ES modules as written, CommonJS with the imports
+//      as require() calls.
+// Exit code 0 when every check passed. Run from the repository root (scripts/test.sh does).
+import { execFile, execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { gunzipSync } from 'node:zlib';
+
+const execFileAsync = promisify(execFile);
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const PACKAGES = [
+  'core',
+  'pg',
+  'mysql2',
+  'knex',
+  'typeorm',
+  'mikro-orm',
+  'prisma',
+  'sequelize',
+  'rotation',
+  'local-secrets-manager',
+  'cli',
+];
+/** Peers the snippets and the consumer type-check need (versions the workspace tests with). */
+const PEERS = ['pg@8.23.1', 'mysql2@3.24.6', 'knex@3.3.0', 'typeorm@1.1.1', '@types/node@24.19.2', '@types/pg@8.23.1'];
+/** README usage snippets run by both projects: package → database. */
+const SNIPPETS = { pg: 'postgres', knex: 'postgres', typeorm: 'postgres', mysql2: 'mysql' };
+const TSC = join(ROOT, 'node_modules', '.bin', 'tsc');
+
+const failures = [];
+let passed = 0;
+const t0 = Date.now();
+const log = (line) => process.stdout.write(`[packaging ${((Date.now() - t0) / 1000).toFixed(1)}s] ${line}\n`);
+const check = async (name, fn) => {
+  try {
+    await fn();
+    passed++;
+    log(`ok   ${name}`);
+  } catch (err) {
+    failures.push(name);
+    log(
+      `FAIL ${name}\n${String(err?.stdout ?? '')}${String(err?.stderr ?? '')}${err?.stdout ? '' : (err?.stack ?? err)}`,
+    );
+  }
+};
+const run = (cmd, args, opts = {}) => execFileAsync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...opts });
+/** Runs the checks `limit` at a time (the machine has 2 cores); resolves when all have run. */
+const parallel = async (tasks, limit) => {
+  const queue = [...tasks];
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (queue.length > 0) await queue.shift()();
+    }),
+  );
+};
+
+// 1. Pack and lint.
+const work = mkdtempSync(join(tmpdir(), 'dbcreds-packaging-'));
+const tarballs = join(work, 'tarballs');
+mkdirSync(tarballs);
+for (const p of PACKAGES)
+  execFileSync('pnpm', ['pack', '--pack-destination', tarballs], { cwd: join(ROOT, 'packages', p), stdio: 'ignore' });
+const files = readdirSync(tarballs).sort();
+log(`packed ${files.length} packages into ${tarballs}`);
+const manifests = Object.fromEntries(
+  files.map((f) => {
+    const pkg = JSON.parse(tarEntry(readFileSync(join(tarballs, f)), 'package/package.json'));
+    return [pkg.name, pkg];
+  }),
+);
+const bin = (name) => join(ROOT, 'node_modules', '.bin', name);
+const linted = parallel(
+  files.flatMap((f) => [
+    () => check(`publint ${f}`, () => run(bin('publint'), ['run', join(tarballs, f), '--strict'])),
+    () => check(`attw ${f}`, () => run(bin('attw'), [join(tarballs, f), '--format', 'ascii'])),
+  ]),
+  2,
+);
+
+// 2. Install (cached by content).
+const hash = createHash('sha1');
+for (const f of files) hash.update(f).update(readFileSync(join(tarballs, f)));
+hash.update(PEERS.join(' ')).update(process.version);
+const key = hash.digest('hex').slice(0, 16);
+const cacheRoot = join(ROOT, '.cache', 'packaging');
+const installDir = join(cacheRoot, key);
+if (!existsSync(join(installDir, '.complete'))) {
+  rmSync(cacheRoot, { recursive: true, force: true }); // one install kept: the current one
+  mkdirSync(join(installDir, 'tarballs'), { recursive: true });
+  for (const f of files) cpSync(join(tarballs, f), join(installDir, 'tarballs', f));
+  writeFileSync(join(installDir, 'package.json'), '{ "name": "dbcreds-packaging-install", "private": true }\n');
+  log(`npm install of ${files.length} tarballs + ${PEERS.join(' ')} into ${installDir}`);
+  await run(
+    'npm',
+    [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--loglevel=error',
+      '--prefer-offline',
+      ...files.map((f) => `./tarballs/${f}`),
+      ...PEERS,
+    ],
+    {
+      cwd: installDir,
+    },
+  );
+  writeFileSync(join(installDir, '.complete'), `${new Date().toISOString()}\n`);
+} else {
+  log(`npm install cached in ${installDir}`);
+}
+const installed = createRequire(join(installDir, 'package.json'));
+for (const name of Object.keys(manifests)) {
+  await check(`installed ${name} is the packed tarball`, () => {
+    const got = JSON.parse(readFileSync(installed.resolve(`${name}/package.json`), 'utf8'));
+    if (JSON.stringify(got.exports) !== JSON.stringify(manifests[name].exports)) throw new Error('exports differ');
+    const real = realpathSync(dirname(installed.resolve(`${name}/package.json`)));
+    if (!real.startsWith(realpathSync(installDir))) throw new Error(`not installed from the tarball: ${real}`);
+  });
+}
+
+// 3. The two projects.
+const specifiers = Object.values(manifests).flatMap((pkg) =>
+  Object.keys(pkg.exports)
+    .filter((sub) => sub !== './package.json')
+    .map((sub) => (sub === '.' ? pkg.name : `${pkg.name}/${sub.slice(2)}`)),
+);
+const projects = { cjs: 'commonjs', esm: 'module' };
+const servers = await startServers();
+const snippets = [];
+const offline = [];
+try {
+  for (const [name, type] of Object.entries(projects)) {
+    const dir = join(work, name);
+    mkdirSync(join(dir, 'migrations'), { recursive: true });
+    symlinkSync(join(installDir, 'node_modules'), join(dir, 'node_modules'));
+    writeFileSync(
+      join(dir, 'package.json'),
+      `${JSON.stringify({ name: `consumer-${name}`, private: true, type }, null, 2)}\n`,
+    );
+    const cjs = type === 'commonjs';
+    writeFileSync(
+      join(dir, 'load.js'),
+      cjs
+        ? `for (const s of ${JSON.stringify(specifiers)}) { const m = require(s); if (Object.keys(m).length === 0) throw new Error(s + ': no exports'); }\n`
+        : `for (const s of ${JSON.stringify(specifiers)}) { const m = await import(s); if (Object.keys(m).length === 0) throw new Error(s + ': no exports'); }\n`,
+    );
+    for (const node of await nodes()) {
+      offline.push(() =>
+        check(
+          `${name}: ${cjs ? 'require' : 'import'} ${specifiers.length} entry points by name (node ${node.version})`,
+          () => run(node.path, ['load.js'], { cwd: dir }),
+        ),
+      );
+    }
+    writeFileSync(join(dir, 'consumer.ts'), consumerSource());
+    for (const [mode, options] of Object.entries(typeModes(cjs))) {
+      const tsconfig = `tsconfig.${mode}.json`;
+      writeFileSync(
+        join(dir, tsconfig),
+        JSON.stringify({
+          compilerOptions: {
+            ...options,
+            strict: true,
+            noEmit: true,
+            skipLibCheck: true,
+            types: ['node'],
+            target: 'ES2022',
+          },
+          files: ['consumer.ts'],
+        }),
+      );
+      offline.push(() =>
+        check(`${name}: types resolve with moduleResolution ${mode}`, () => run(TSC, ['-p', tsconfig], { cwd: dir })),
+      );
+    }
+    writeFileSync(join(dir, 'entities.js'), entitiesSource(cjs));
+    for (const [pkg, engine] of Object.entries(SNIPPETS)) {
+      const file = `snippet-${pkg}.js`;
+      writeFileSync(join(dir, file), snippetSource(pkg, cjs));
+      snippets.push(() =>
+        check(`${name}: README usage of ${manifestName(pkg)} against ${engine}`, () =>
+          run(process.execPath, [file], { cwd: dir, env: { ...process.env, ...servers[engine].env }, timeout: 60_000 }),
+        ),
+      );
+    }
+  }
+  await parallel([...snippets, ...offline], 3);
+} finally {
+  await servers.close();
+}
+await linted;
+
+rmSync(work, { recursive: true, force: true });
+if (failures.length > 0) log(`FAILED: ${failures.join('; ')}`);
+process.stdout.write(`packaging: ${passed} passed, ${failures.length} failed\n`);
+process.exit(failures.length === 0 ? 0 : 1);
+
+// ---------------------------------------------------------------------------------------------
+
+function manifestName(pkg) {
+  return `@dbcreds/${pkg}`;
+}
+
+/** One file of a .tgz (ustar), without a tar dependency. */
+function tarEntry(tgz, name) {
+  const tar = gunzipSync(tgz);
+  for (let off = 0; off + 512 <= tar.length; ) {
+    const entry = tar
+      .subarray(off, off + 100)
+      .toString('utf8')
+      .replace(/\0.*$/s, '');
+    const size = Number.parseInt(
+      tar
+        .subarray(off + 124, off + 136)
+        .toString('utf8')
+        .trim() || '0',
+      8,
+    );
+    if (entry === name) return tar.subarray(off + 512, off + 512 + size).toString('utf8');
+    off += 512 + Math.ceil(size / 512) * 512;
+    if (!entry) break;
+  }
+  throw new Error(`${name} not in tarball`);
+}
+
+/** The Node on PATH (the toolchain's) and, when it is another version, the system's /usr/bin/node. */
+async function nodes() {
+  const list = [{ path: process.execPath, version: process.versions.node }];
+  if (existsSync('/usr/bin/node')) {
+    const version = (await run('/usr/bin/node', ['-p', 'process.versions.node'])).stdout.trim();
+    if (version !== process.versions.node) list.push({ path: '/usr/bin/node', version });
+  }
+  return list;
+}
+
+/**
+ * node10 ignores the package type and bundler resolves `import` conditions whatever the project's type: each is
+ * checked once (node10 from the CommonJS project, bundler from the ES module one); node16 from both.
+ */
+function typeModes(cjs) {
+  const node16 = { module: 'node16', moduleResolution: 'node16' };
+  return cjs
+    ? {
+        node10: { module: 'commonjs', moduleResolution: 'node10', esModuleInterop: true, ignoreDeprecations: '6.0' },
+        node16,
+      }
+    : { node16, bundler: { module: 'preserve', moduleResolution: 'bundler' } };
+}
+
+/** Uses one value of every entry point; each @ts-expect-error fails the check if that type resolved to `any`. */
+function consumerSource() {
+  return `import { ConfigurationError, createCredentialSource, type CredentialSource, DbCredsError } from '@dbcreds/core';
+import { loadPeer } from '@dbcreds/core/adapter';
+import { withRotatingCredentials as knexOptions } from '@dbcreds/knex';
+import { rotatingDialect } from '@dbcreds/knex/dialect';
+import { startLocalSecretsManager } from '@dbcreds/local-secrets-manager';
+import { withRotatingCredentials as mikroOrmOptions } from '@dbcreds/mikro-orm';
+import { createPool as createMysqlPool } from '@dbcreds/mysql2';
+import { createPool as createPgPool } from '@dbcreds/pg';
+import { withRotatingCredentials as prismaOptions } from '@dbcreds/prisma';
+import { createRotationHandler } from '@dbcreds/rotation';
+import { handler } from '@dbcreds/rotation/lambda';
+import { withRotatingCredentials as typeormOptions } from '@dbcreds/typeorm';
+import { runCli } from 'dbcreds';
+import { startLocalStack } from 'dbcreds/testing';
+
+export const source: CredentialSource = createCredentialSource({ secretId: 'prod/app/db' });
+// @ts-expect-error secretId is a string
+createCredentialSource({ secretId: 1 });
+export const isConfig: boolean = new ConfigurationError('x') instanceof DbCredsError;
+// @ts-expect-error loadPeer takes (require, name, forPackage)
+loadPeer(1);
+export const fns = [knexOptions, rotatingDialect, startLocalSecretsManager, mikroOrmOptions, createMysqlPool, createPgPool,
+  prismaOptions, createRotationHandler, handler, typeormOptions, runCli, startLocalStack];
+// @ts-expect-error createPool takes a source first
+createPgPool();
+// @ts-expect-error typeorm's type is checked
+typeormOptions({ type: 'nope' }, source);
+`;
+}
+
+function entitiesSource(cjs) {
+  const body = `new EntitySchema({
+  name: 'User',
+  tableName: 'users',
+  columns: { id: { type: Number, primary: true }, active: { type: Boolean } },
+})`;
+  return cjs
+    ? `const { EntitySchema } = require('typeorm');\nexports.User = ${body};\n`
+    : `import { EntitySchema } from 'typeorm';\nexport const User = ${body};\n`;
+}
+
+/** The first ts block under "## Usage" of the package README; for CommonJS its imports become require() calls. */
+function snippetSource(pkg, cjs) {
+  const readme = readFileSync(join(ROOT, 'packages', pkg, 'README.md'), 'utf8');
+  const usage = readme.slice(readme.indexOf('\n## Usage'));
+  const code = /```ts\n([\s\S]*?)```/.exec(usage)?.[1];
+  if (!code) throw new Error(`packages/${pkg}/README.md: no ts block under ## Usage`);
+  if (!cjs) return code;
+  const body = code
+    .replace(/^import type .*$/gm, '')
+    .replace(
+      /^import \{ (.*) \} from (.*);$/gm,
+      (_, names, from) => `const { ${names.replaceAll(' as ', ': ')} } = require(${from});`,
+    )
+    .replace(/^import (\w+) from (.*);$/gm, 'const $1 = require($2);');
+  const lines = body.split('\n');
+  const requires = lines.filter((l) => l.startsWith('const ') && l.includes('require('));
+  const rest = lines.filter((l) => !requires.includes(l));
+  return `${requires.join('\n')}\n(async () => {\n${rest.join('\n')}\n})().catch((err) => {\n  console.error(err);\n  process.exitCode = 1;\n});\n`;
+}
+
+/**
+ * Servers for the snippets, started with the packed packages: a private scram PostgreSQL
+ * (startEmbeddedPostgres) and MariaDB on 127.0.0.1:3306, each with a user, database `app` (MariaDB: a
+ * unique name, the server is shared) and the tables the snippets touch, and a local Secrets Manager per
+ * engine holding `prod/app/db`.
+ */
+async function startServers() {
+  const load = (name) => import(pathToFileURL(installed.resolve(name)).href);
+  const { startEmbeddedPostgres } = await load('dbcreds/testing');
+  const { startLocalSecretsManager } = await load('@dbcreds/local-secrets-manager');
+  const { default: pg } = await load('pg');
+  const mysql = (await load('mysql2/promise')).default;
+  const { SecretsManagerClient, CreateSecretCommand } = await load('@aws-sdk/client-secrets-manager');
+  const cleanups = [];
+  const close = async () => {
+    for (const step of cleanups.reverse()) await step().catch(() => {});
+  };
+  const withSecret = async (secret) => {
+    const sm = await startLocalSecretsManager({});
+    cleanups.push(() => sm.close());
+    const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+    const client = new SecretsManagerClient({ endpoint: sm.endpoint, region: 'eu-west-1', credentials });
+    await client.send(new CreateSecretCommand({ Name: 'prod/app/db', SecretString: JSON.stringify(secret) }));
+    client.destroy();
+    return {
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint,
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    };
+  };
+  try {
+    const pgServer = await startEmbeddedPostgres({});
+    cleanups.push(() => pgServer.stop());
+    const { host, port, adminUser, adminPassword, database } = pgServer.server;
+    const user = 'packaging_app';
+    const password = randomBytes(18).toString('base64url');
+    const admin = new pg.Client({ host, port, user: adminUser, password: adminPassword, database });
+    await admin.connect();
+    await admin.query(`CREATE ROLE ${user} LOGIN PASSWORD '${password}'`);
+    await admin.query(`CREATE DATABASE app OWNER ${user}`);
+    await admin.end();
+    const app = new pg.Client({ host, port, user, password, database: 'app' });
+    await app.connect();
+    await app.query('CREATE TABLE users (id int PRIMARY KEY, active boolean NOT NULL DEFAULT false)');
+    await app.query('CREATE TABLE audit (at timestamptz NOT NULL)');
+    await app.query('INSERT INTO users (id) VALUES (1)');
+    await app.end();
+    const postgres = {
+      env: await withSecret({ engine: 'postgres', host, port, username: user, password, dbname: 'app' }),
+    };
+
+    const myHost = process.env.DBCREDS_MYSQL_HOST || '127.0.0.1';
+    const myPort = Number(process.env.DBCREDS_MYSQL_PORT || 3306);
+    const root = await mysql.createConnection({
+      host: myHost,
+      port: myPort,
+      user: process.env.DBCREDS_MYSQL_USER || 'root',
+      password: process.env.DBCREDS_MYSQL_PASSWORD ?? '',
+    });
+    const suffix = randomBytes(4).toString('hex');
+    const myUser = `dbcpack_${suffix}`;
+    const myDb = `dbcpack_${suffix}`;
+    await root.query(`CREATE DATABASE ${myDb}`);
+    await root.query('CREATE USER ?@? IDENTIFIED BY ?', [myUser, '%', password]);
+    await root.query(`GRANT ALL ON ${myDb}.* TO ?@?`, [myUser, '%']);
+    cleanups.push(async () => {
+      await root.query(`DROP DATABASE IF EXISTS ${myDb}`);
+      await root.query('DROP USER IF EXISTS ?@?', [myUser, '%']);
+      await root.end();
+    });
+    const mysqlEnv = await withSecret({
+      engine: 'mysql',
+      host: myHost,
+      port: myPort,
+      username: myUser,
+      password,
+      dbname: myDb,
+    });
+    return { postgres, mysql: { env: mysqlEnv }, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
