@@ -1,29 +1,33 @@
-import { ConfigurationError, type CredentialSource, type CredentialSourceOptions } from '@dbcreds/core';
+import type { CredentialSource, CredentialSourceOptions } from '@dbcreds/core';
 import {
   adoptSource,
   checkOptions,
   closeWith,
   endpointFromSecret,
   forbidKeys,
+  loadPeer,
   presentKeys,
+  type SecretEndpointFields,
 } from '@dbcreds/core/adapter';
 import type { Configuration, IDatabaseDriver } from '@mikro-orm/core';
 import { hookKnexConnection, isKnexConnection, type KnexSqlConnection } from './knex-v6.js';
+import peerRequire from './require.cjs';
 
 /** The MikroORM options this adapter reads; every other option passes through unchanged. */
-export interface RotatingOrmOptions {
+export interface RotatingOrmOptions extends NoCredentials {
   driver?: new (config: Configuration) => IDatabaseDriver;
   dbName?: string;
   host?: string;
   port?: number;
-  /** Not allowed: the user comes from the secret. */
-  user?: never;
-  /** Not allowed: the password comes from the secret. */
-  password?: never;
-  /** Not allowed: a URL would carry credentials; use host/port/dbName. */
-  clientUrl?: never;
   driverOptions?: object;
-  replicas?: Array<{ host?: string; port?: number; user?: never; password?: never; clientUrl?: never }>;
+  replicas?: Array<{ host?: string; port?: number } & NoCredentials>;
+}
+
+/** Not allowed: user and password come from the secret, and a `clientUrl` would carry them (use host/port/dbName). */
+interface NoCredentials {
+  user?: never;
+  password?: never;
+  clientUrl?: never;
 }
 
 export interface MikroOrmAdapterOptions {
@@ -37,7 +41,6 @@ export interface MikroOrmAdapterOptions {
 }
 
 type Engine = 'pg' | 'mysql2';
-type DriverClass = new (config: Configuration) => IDatabaseDriver;
 type RetryHelper = { installRetry(pool: never, source: CredentialSource): unknown };
 /** The parts of MikroORM's `AbstractSqlConnection` the hook uses (public or protected members). */
 interface SqlConnection {
@@ -48,12 +51,8 @@ interface SqlConnection {
   getNativeClient(): Promise<object>;
 }
 
-// Loaded lazily: a PostgreSQL app need not install mysql2, nor a MySQL app pg.
-const HELPERS: Record<Engine, () => Promise<RetryHelper>> = {
-  pg: () => import('@dbcreds/pg') as Promise<RetryHelper>,
-  mysql2: () => import('@dbcreds/mysql2') as Promise<RetryHelper>,
-};
 const CREDENTIAL_KEYS = ['user', 'password', 'clientUrl'];
+const NO_FILL: SecretEndpointFields = { host: false, port: false, database: false };
 const DRIVER_OPTION_KEYS = ['client', 'connection', 'connectionString', 'user', 'password'];
 
 /**
@@ -69,30 +68,33 @@ export function withRotatingCredentials<O extends RotatingOrmOptions>(
 ): O {
   validate(ormOptions, options);
   const adopted = adoptSource(source, options.closeSource ?? options.closeSourceOnClose);
-  const credentials = adopted.source;
-  const explicit = { host: ormOptions.host !== undefined, port: ormOptions.port !== undefined };
-  const Base = ormOptions.driver as DriverClass;
+  // The writer's host/port from the secret unless explicit; replicas keep theirs; MikroORM requires dbName.
+  const fill = { host: ormOptions.host === undefined, port: ormOptions.port === undefined, database: false };
+  const fillFor = (conn: { type: string }) => (conn.type === 'write' ? fill : NO_FILL);
+  const Base = ormOptions.driver as NonNullable<RotatingOrmOptions['driver']>;
 
   class RotatingCredentialsDriver extends Base {
     constructor(config: Configuration) {
       super(config);
       const deps = this.getDependencies();
-      const engine: Engine | undefined = deps.includes('pg') ? 'pg' : deps.includes('mysql2') ? 'mysql2' : undefined;
-      if (engine === undefined) {
-        throw new ConfigurationError(`@dbcreds/mikro-orm supports the pg and mysql2 based drivers, not ${Base.name}`, {
-          keys: ['driver'],
-        });
-      }
+      const engine = (deps.includes('pg') ? 'pg' : deps.includes('mysql2') ? 'mysql2' : undefined) as Engine;
+      forbidKeys(
+        'mikro-orm',
+        engine ? [] : ['driver'],
+        `is ${Base.name}: only pg and mysql2 based drivers are supported`,
+      );
       const { connection, replicas } = this as unknown as { connection: SqlConnection; replicas: SqlConnection[] };
       if (isKnexConnection(connection)) {
         // MikroORM 6 (knex inside): see knex-v6.ts.
         for (const conn of [connection, ...replicas])
-          hookKnexConnection(conn as unknown as KnexSqlConnection, credentials, explicit);
+          hookKnexConnection(conn as unknown as KnexSqlConnection, adopted.source, fillFor(conn));
         return;
       }
-      const helper = HELPERS[engine]();
-      helper.catch(() => {}); // surfaced by connect(), which awaits it
-      for (const conn of [connection, ...replicas]) hook(conn, engine, helper, credentials, explicit);
+      // This package's own require: a PostgreSQL app need not install mysql2, nor a MySQL app pg.
+      const helper = loadPeer<RetryHelper>(peerRequire, `@dbcreds/${engine}`, '@dbcreds/mikro-orm', {
+        keys: ['driver'],
+      });
+      for (const conn of [connection, ...replicas]) hook(conn, engine, helper, adopted.source, fillFor(conn));
     }
 
     override close(force?: boolean): Promise<void> {
@@ -106,41 +108,30 @@ export function withRotatingCredentials<O extends RotatingOrmOptions>(
 function hook(
   conn: SqlConnection,
   engine: Engine,
-  helperPromise: Promise<RetryHelper>,
+  helper: RetryHelper,
   source: CredentialSource,
-  explicit: { host: boolean; port: boolean },
+  fill: SecretEndpointFields,
 ): void {
-  let helper: RetryHelper | undefined;
-  void helperPromise.then((h) => (helper = h)).catch(() => {}); // rejection: surfaced by connect()
   const patched = new WeakSet<object>();
   const install = (pool: object): void => {
-    if (helper === undefined || patched.has(pool)) return;
+    if (patched.has(pool)) return;
     helper.installRetry(pool as never, source);
     patched.add(pool);
   };
   if (engine === 'pg') {
     // Public hook (7.0.16+): patches the pool however it gets created, before its first connect.
     const user = conn.options.driverOptions as { onPoolCreated?: (pool: object) => unknown } | undefined;
-    conn.options.driverOptions = {
-      ...user,
-      onPoolCreated: (pool: object) => {
-        install(pool);
-        return user?.onPoolCreated?.(pool);
-      },
+    const onPoolCreated = (pool: object) => {
+      install(pool);
+      return user?.onPoolCreated?.(pool);
     };
+    conn.options.driverOptions = { ...user, onPoolCreated };
   }
   // mysql2 pools have no creation hook: patch between building the pool and the first query
   // (onConnect's ensureDatabase already queries), so connect without onConnect, patch, then run it.
   const connect = conn.connect.bind(conn);
   conn.connect = async (options) => {
-    helper ??= await helperPromise;
-    const creds = await source.get();
-    if (conn.type === 'write') {
-      Object.assign(
-        conn.options,
-        endpointFromSecret(creds, { host: !explicit.host, port: !explicit.port, database: false }),
-      );
-    }
+    Object.assign(conn.options, endpointFromSecret(await source.get(), fill));
     await connect({ ...options, skipOnConnect: true });
     install(await conn.getNativeClient());
     if (options?.skipOnConnect !== true) await conn.onConnect();
@@ -150,24 +141,17 @@ function hook(
 function validate(ormOptions: RotatingOrmOptions, options: MikroOrmAdapterOptions): void {
   checkOptions('mikro-orm', options, 'the adapter options', { allowed: ['closeSource', 'closeSourceOnClose'] });
   checkOptions('mikro-orm', ormOptions, 'the MikroORM options');
-  if (typeof ormOptions.driver !== 'function') {
-    throw new ConfigurationError(
-      '@dbcreds/mikro-orm: the MikroORM options need a `driver` class (e.g. PostgreSqlDriver, MySqlDriver)',
-      { keys: ['driver'] },
-    );
-  }
+  const noDriver = typeof ormOptions.driver !== 'function' ? ['driver'] : [];
+  forbidKeys('mikro-orm', noDriver, 'must be a driver class (e.g. PostgreSqlDriver, MySqlDriver)');
   const why = 'user and password always come from the secret (use host/port/dbName)';
   const bad = presentKeys(ormOptions, CREDENTIAL_KEYS);
   for (const [i, r] of (ormOptions.replicas ?? []).entries())
     bad.push(...presentKeys(r, CREDENTIAL_KEYS, `replicas[${i}].`));
   forbidKeys('mikro-orm', bad, `must not be set: ${why}`);
   const d = ormOptions.driverOptions;
-  if (d !== undefined && (typeof d !== 'object' || d === null || 'createDriver' in d || 'selectFrom' in d)) {
-    throw new ConfigurationError(
-      '@dbcreds/mikro-orm: driverOptions must be a plain options object: a function, Kysely instance or dialect bypasses the credential hook',
-      { keys: ['driverOptions'] },
-    );
-  }
+  const bypass = d !== undefined && (typeof d !== 'object' || d === null || 'createDriver' in d || 'selectFrom' in d);
+  const bypasses = 'a function, Kysely instance or dialect bypasses the credential hook';
+  forbidKeys('mikro-orm', bypass ? ['driverOptions'] : [], `must be a plain options object: ${bypasses}`);
   // MikroORM 6 merges driverOptions into the knex config, MikroORM 7 into the pool options.
   checkOptions('mikro-orm', d ?? {}, 'driverOptions', {
     forbidden: DRIVER_OPTION_KEYS,

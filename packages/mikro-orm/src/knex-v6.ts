@@ -1,4 +1,5 @@
 import type { CredentialSource } from '@dbcreds/core';
+import type { SecretEndpointFields } from '@dbcreds/core/adapter';
 import { type KnexDialectClass, rotatingDialect } from '@dbcreds/knex/dialect';
 
 /** The part of MikroORM 6's `AbstractSqlConnection` (`@mikro-orm/knex`) the hook uses. */
@@ -22,13 +23,8 @@ export function isKnexConnection(conn: object): conn is KnexSqlConnection {
 export function hookKnexConnection(
   conn: KnexSqlConnection,
   source: CredentialSource,
-  explicit: { host: boolean; port: boolean },
+  fill: SecretEndpointFields,
 ): void {
-  const fill = {
-    host: conn.type === 'write' && !explicit.host,
-    port: conn.type === 'write' && !explicit.port,
-    database: false, // MikroORM requires dbName
-  };
   const create = conn.createKnexClient.bind(conn);
   // Base settings: MikroORM's, without its default user (from the default clientUrl) and password.
   conn.createKnexClient = (Dialect) => create(rotatingDialect(Dialect, source, { fill }));

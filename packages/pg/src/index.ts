@@ -79,12 +79,15 @@ function retryingConnect(
   });
 }
 
-function settle(p: Promise<pg.PoolClient>, cb: ConnectCallback): void {
-  // Call back outside the promise chain: an exception in the callback must not become a rejection.
+/** The promise, or (callback form) undefined with the callback called outside the promise chain. */
+function deliver(p: Promise<pg.PoolClient>, cb: ConnectCallback | undefined): Promise<pg.PoolClient> | undefined {
+  if (!cb) return p;
+  // An exception in the callback must not become a rejection.
   p.then(
     (client) => process.nextTick(cb, undefined, client, client.release.bind(client)),
     (err: Error) => process.nextTick(cb, err, undefined, NOOP),
   );
+  return undefined;
 }
 
 /**
@@ -98,9 +101,7 @@ export function installRetry<P extends PgPoolLike>(pool: P, source: CredentialSo
   const connect = (cb?: ConnectCallback): Promise<pg.PoolClient> | undefined => {
     const max = (pool.options as { max?: number }).max ?? 10;
     const p = checkout(pool, source, (done) => original(done), from, max);
-    if (!cb) return p;
-    settle(p, cb);
-    return undefined;
+    return deliver(p, cb);
   };
   Object.defineProperty(pool, 'connect', { value: connect, writable: true, configurable: true });
   (pool as unknown as Partial<pg.Pool>).on?.('connect', hideConnectionPassword);
@@ -200,9 +201,7 @@ export class RetryingPool extends pg.Pool {
   override connect(callback: ConnectCallback): void;
   override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | undefined {
     const p = checkout(this, this.source, (done) => super.connect(done), this.#from, this.options.max ?? 10);
-    if (!callback) return p;
-    settle(p, callback);
-    return undefined;
+    return deliver(p, callback);
   }
 
   override end(): Promise<void>;
@@ -210,11 +209,7 @@ export class RetryingPool extends pg.Pool {
   override end(callback?: () => void): Promise<void> | undefined {
     // A source the pool created is the pool's to close; a source passed in is the caller's.
     if (this.#ownsSource) this.source.close();
-    if (callback) {
-      super.end(callback);
-      return undefined;
-    }
-    return super.end();
+    return callback ? void super.end(callback) : super.end();
   }
 }
 
