@@ -191,8 +191,7 @@ export class RetryingPool extends pg.Pool {
     this.source = adopted.source;
     this.#ownsSource = adopted.closeSource;
     this.#from = endpointFieldsFromSecret(poolConfig);
-    this.on('error', NOOP);
-    this.on('connect', hideConnectionPassword);
+    this.on('error', NOOP).on('connect', hideConnectionPassword);
     const query = super.query.bind(this) as (...a: unknown[]) => Promise<unknown>;
     Object.defineProperty(this, 'query', { value: retryEnded(query, this.options.max ?? 10), writable: true });
   }
