@@ -8,6 +8,7 @@ const pkgs = [
   'core',
   'pg',
   'mysql2',
+  'mariadb',
   'knex',
   'typeorm',
   'mikro-orm',
@@ -43,7 +44,7 @@ const ALL = [
 /**
  * Adapters load optional peers with their own `require` (`src/require.cts`, imported as `./require.cjs`)
  * at the call that needs them. In tests that `require` serves the workspace packages loaded that way
- * (@dbcreds/pg, @dbcreds/mysql2) from their sources, like the aliases below; every other name resolves
+ * (@dbcreds/pg, @dbcreds/mysql2, @dbcreds/mariadb) from their sources, like the aliases below; every other name resolves
  * from the importing package's folder, as in production.
  */
 const PEER_REQUIRE = '\0dbcreds-peer-require:';
@@ -61,8 +62,9 @@ const peerRequireFromSources: Plugin = {
       "import { createRequire } from 'node:module';",
       "import * as pg from '@dbcreds/pg';",
       "import * as mysql2 from '@dbcreds/mysql2';",
+      "import * as mariadb from '@dbcreds/mariadb';",
       `const native = createRequire(${JSON.stringify(id.slice(PEER_REQUIRE.length))});`,
-      "const sources = { '@dbcreds/pg': pg, '@dbcreds/mysql2': mysql2 };",
+      "const sources = { '@dbcreds/pg': pg, '@dbcreds/mysql2': mysql2, '@dbcreds/mariadb': mariadb };",
       'export default Object.assign((name) => sources[name] ?? native(name), { resolve: native.resolve });',
     ].join('\n');
   },
@@ -88,6 +90,7 @@ export default defineConfig({
     alias: [
       ...pkgs.map((p) => ({ find: new RegExp(`^@dbcreds/${p}$`), replacement: r(`./packages/${p}/src/index.ts`) })),
       { find: /^@dbcreds\/core\/adapter$/, replacement: r('./packages/core/src/adapter/index.ts') },
+      { find: /^@dbcreds\/core\/iam$/, replacement: r('./packages/core/src/iam.ts') },
       { find: /^@dbcreds\/knex\/dialect$/, replacement: r('./packages/knex/src/dialect.ts') },
       { find: /^@dbcreds\/testbed$/, replacement: r('./test/src/index.ts') },
       { find: /^dbcreds$/, replacement: r('./packages/cli/src/index.ts') },

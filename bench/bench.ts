@@ -3,6 +3,7 @@
  *   overhead   raw driver/ORM vs the same through dbcreds: the query-path cost (overhead.ts)
  *   drill      the rotation drill against dbcreds' peers (drill.ts; also `npm run drill`)
  *   fleet      K processes with their own pools against one Secrets Manager (fleet.ts)
+ *   agent-fleet  K processes on one host: each direct vs all through one Secrets Manager Agent (agent-fleet.ts)
  *   core       source.get() cache-hit micro-benchmark (core-get.ts)
  *   cost       Secrets Manager cost of a fleet, from the newest drill result (cost.ts)
  *   soak       continuous load through the adapters, rotations and SM faults; heap/RSS slopes (soak.ts)
@@ -11,6 +12,7 @@ const SCRIPTS: Record<string, string> = {
   overhead: './overhead.ts',
   drill: './drill.ts',
   fleet: './fleet.ts',
+  'agent-fleet': './agent-fleet.ts',
   core: './core-get.ts',
   cost: './cost.ts',
   soak: './soak.ts',

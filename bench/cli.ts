@@ -4,6 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -13,6 +14,25 @@ export function int(name: string, v: string | undefined, fallback: number, min =
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}, got ${v}`);
   return n;
+}
+
+/** Strict flags: `--<name> <value>` for each of `names` (as strings in `v`), plus `--no-write` and `--help`. */
+export function parseFlags(names: readonly string[]): {
+  v: Record<string, string | undefined>;
+  values: { 'no-write'?: boolean; help?: boolean };
+} {
+  const { values } = parseArgs({
+    options: {
+      ...Object.fromEntries(names.map((n) => [n, { type: 'string' as const }])),
+      'no-write': { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  return {
+    v: values as Record<string, string | undefined>,
+    values: values as { 'no-write'?: boolean; help?: boolean },
+  };
 }
 
 /** Ctrl-C / kill: leave through process.exit so the embedded PostgreSQL's 'exit' listener stops it. */

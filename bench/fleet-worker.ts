@@ -21,6 +21,8 @@ export interface FleetWorkerConfig {
   poolMax: number;
   idleTimeoutMs: number;
   thinkMs: number;
+  /** Read through the Secrets Manager Agent at this endpoint instead of the SDK client. */
+  agent?: { endpoint: string; token: string };
 }
 
 export interface FleetWorkerResult {
@@ -56,7 +58,10 @@ async function main(): Promise<void> {
     },
     { step: 'initialize', name: 'fleetCountGets' },
   );
-  const source = { secretId: cfg.secretId, client, ttlMs: cfg.ttlMs };
+  // Through the agent, `getSecretValueAt` stays empty: the agent counts its calls to Secrets Manager.
+  const source = cfg.agent
+    ? { secretId: cfg.secretId, agent: cfg.agent, ttlMs: cfg.ttlMs }
+    : { secretId: cfg.secretId, client, ttlMs: cfg.ttlMs };
   let query: () => Promise<unknown>;
   let end: () => Promise<void>;
   if (cfg.engine === 'postgres') {

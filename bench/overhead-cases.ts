@@ -220,7 +220,7 @@ function prismaCase(engine: DrillEngine): OverheadCase {
         return side(new Client({ adapter: new PrismaPg({ ...pgPoolConfig(ctx), ...login }) }));
       }
       const { PrismaMariaDb } = await import('@prisma/adapter-mariadb');
-      const { MARIADB_POOL_DEFAULTS } = await import('@dbcreds/prisma');
+      const { MARIADB_POOL_DEFAULTS } = await import('@dbcreds/mariadb');
       const config = { ...MARIADB_POOL_DEFAULTS, ...endpoint(ctx), ...login, connectionLimit: ctx.poolMax };
       return side(new Client({ adapter: new PrismaMariaDb(config) }));
     },

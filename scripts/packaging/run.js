@@ -37,6 +37,7 @@ const PACKAGES = [
   'core',
   'pg',
   'mysql2',
+  'mariadb',
   'knex',
   'typeorm',
   'mikro-orm',
@@ -47,7 +48,15 @@ const PACKAGES = [
   'cli',
 ];
 /** Peers the snippets and the consumer type-check need (versions the workspace tests with). */
-const PEERS = ['pg@8.23.1', 'mysql2@3.24.6', 'knex@3.3.0', 'typeorm@1.1.1', '@types/node@24.19.2', '@types/pg@8.23.1'];
+const PEERS = [
+  'pg@8.23.1',
+  'mysql2@3.24.6',
+  'mariadb@3.4.5',
+  'knex@3.3.0',
+  'typeorm@1.1.1',
+  '@types/node@24.19.2',
+  '@types/pg@8.23.1',
+];
 /** README usage snippets run by both projects: package → database. */
 const SNIPPETS = { pg: 'postgres', knex: 'postgres', typeorm: 'postgres', mysql2: 'mysql' };
 const TSC = join(ROOT, 'node_modules', '.bin', 'tsc');
@@ -280,6 +289,7 @@ import { loadPeer } from '@dbcreds/core/adapter';
 import { withRotatingCredentials as knexOptions } from '@dbcreds/knex';
 import { rotatingDialect } from '@dbcreds/knex/dialect';
 import { startLocalSecretsManager } from '@dbcreds/local-secrets-manager';
+import { createPool as createMariadbPool } from '@dbcreds/mariadb';
 import { withRotatingCredentials as mikroOrmOptions } from '@dbcreds/mikro-orm';
 import { createPool as createMysqlPool } from '@dbcreds/mysql2';
 import { createPool as createPgPool } from '@dbcreds/pg';
@@ -297,7 +307,7 @@ export const isConfig: boolean = new ConfigurationError('x') instanceof DbCredsE
 // @ts-expect-error loadPeer takes (require, name, forPackage)
 loadPeer(1);
 export const fns = [knexOptions, rotatingDialect, startLocalSecretsManager, mikroOrmOptions, createMysqlPool, createPgPool,
-  prismaOptions, createRotationHandler, handler, typeormOptions, runCli, startLocalStack];
+  prismaOptions, createRotationHandler, handler, typeormOptions, runCli, startLocalStack, createMariadbPool];
 // @ts-expect-error createPool takes a source first
 createPgPool();
 // @ts-expect-error typeorm's type is checked

@@ -9,7 +9,7 @@
 import { type CredentialSource, createCredentialSource } from '@dbcreds/core';
 import { createPool as createMysqlPool } from '@dbcreds/mysql2';
 import { createPool as createPgPool } from '@dbcreds/pg';
-import { RotatingMariaDbPool } from '@dbcreds/prisma';
+import { RotatingMariaDbPool } from '@dbcreds/mariadb';
 import {
   type Admin,
   createAdmin,

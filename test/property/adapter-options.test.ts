@@ -6,6 +6,7 @@
 import { ConfigurationError, createCredentialSource } from '@dbcreds/core';
 import { createPool as createMysqlPool } from '@dbcreds/mysql2';
 import { createPool as createPgPool } from '@dbcreds/pg';
+import { withRotatingCredentials } from '@dbcreds/sequelize';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
@@ -57,5 +58,58 @@ describe.each([
       { numRuns: 150 },
     );
     source.close();
+  });
+});
+
+describe('sequelize withRotatingCredentials on arbitrary option bags', () => {
+  const credential = fc.option(fc.string(), { nil: undefined });
+  const node = fc.record({
+    host: fc.option(fc.string(), { nil: undefined }),
+    username: credential,
+    password: credential,
+  });
+  const options = fc.record(
+    {
+      dialect: fc.constantFrom('postgres', 'postgresql', 'mysql', 'mariadb', 'sqlite', undefined),
+      username: credential,
+      password: credential,
+      host: fc.option(fc.string(), { nil: undefined }),
+      dialectOptions: fc.record({ password: credential, ssl: fc.boolean() }, { requiredKeys: [] }),
+      replication: fc.record({ write: node, read: fc.array(node, { maxLength: 3 }) }),
+    },
+    { requiredKeys: [] },
+  );
+
+  it('the options with a beforeConnect hook, or one ConfigurationError listing every credential key set', () => {
+    fc.assert(
+      fc.property(options, (opts) => {
+        const set = [
+          ...(['username', 'password'] as const).filter((k) => opts[k] !== undefined),
+          ...(opts.dialectOptions?.password !== undefined ? ['dialectOptions.password'] : []),
+          ...(['username', 'password'] as const)
+            .filter((k) => opts.replication?.write[k] !== undefined)
+            .map((k) => `replication.write.${k}`),
+          ...(opts.replication?.read ?? []).flatMap((n, i) =>
+            (['username', 'password'] as const)
+              .filter((k) => n[k] !== undefined)
+              .map((k) => `replication.read[${i}].${k}`),
+          ),
+        ];
+        const supported = ['postgres', 'postgresql', 'mysql', 'mariadb'].includes(opts.dialect as string);
+        try {
+          const out = withRotatingCredentials(opts as Parameters<typeof withRotatingCredentials>[0], {
+            secretId: 'x',
+            clientConfig: { region: 'eu-west-1' },
+          });
+          expect([supported, set]).toEqual([true, []]);
+          expect(out.hooks?.beforeConnect).toHaveLength(1);
+        } catch (err) {
+          expect(err).toBeInstanceOf(ConfigurationError);
+          expect((err as Error).message.startsWith('@dbcreds/sequelize: ')).toBe(true);
+          if (supported) expect((err as ConfigurationError).keys).toEqual(set);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });

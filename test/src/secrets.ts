@@ -15,6 +15,8 @@ import { serverFor } from './servers.js';
 
 export interface TestSecretsManager {
   sm: LocalSecretsManager;
+  /** With `agent`: what `createCredentialSource({ agent })` needs to read through the agent endpoint. */
+  agent: { endpoint: string; token: string } | undefined;
   /** A real SecretsManagerClient pointed at `sm` (region us-east-1, dummy credentials). */
   client: SecretsManagerClient;
   endpoint: string;
@@ -25,14 +27,17 @@ export interface TestSecretsManager {
 export interface StartTestSecretsManagerOptions {
   /** SDK attempts per call (default 2: keeps "SM unreachable" tests fast). */
   maxAttempts?: number;
+  /** Also start the Secrets Manager Agent-compatible endpoint (TTL in ms; default the agent's 300 s). */
+  agent?: boolean | { ttlMs?: number };
 }
 
 export async function startTestSecretsManager(opts: StartTestSecretsManagerOptions = {}): Promise<TestSecretsManager> {
-  const sm = await startLocalSecretsManager({ port: 0 });
+  const sm = await startLocalSecretsManager({ port: 0, ...(opts.agent ? { agent: opts.agent } : {}) });
   const client = newSecretsManagerClient(sm.endpoint, opts.maxAttempts ?? 2);
   let closed = false;
   return {
     sm,
+    agent: sm.agent ? { endpoint: sm.agent.endpoint, token: sm.agent.token } : undefined,
     client,
     endpoint: sm.endpoint,
     async close() {

@@ -58,31 +58,10 @@ describe('dbcreds demo (real embedded PostgreSQL, local Secrets Manager, RotateS
     expect(text).toMatch(/overall +PASS in .*\(mysql skipped: MariaDB not reachable at 127\.0\.0\.1:9 \(as root\)\)/);
     expect(code).toBe(0);
   });
-
-  it('prisma (generated client) through one rotation per strategy: exit 0, zero failed queries', async () => {
-    const { code, text } = await demo([
-      '--orm',
-      'prisma',
-      '--engine',
-      'postgres',
-      '--rotations',
-      '1',
-      '--duration',
-      '2',
-      '--interval',
-      '1',
-    ]);
-    expect(text).toMatch(/library \/ engine +prisma \/ postgres/);
-    expect(text).toMatch(/rotations +2\/2 \(single-user 1, alternating-users 1\)/);
-    expect(text).toMatch(/old password rejected +1\/1/);
-    expect(text).toMatch(/queries failed +0\n/);
-    expect(Number(/queries ok +(\d+)/.exec(text)?.[1])).toBeGreaterThan(50);
-    expect(Number(/GetSecretValue \(app\) +(\d+)/.exec(text)?.[1])).toBeLessThanOrEqual(5);
-    expect(code).toBe(0);
-  });
 });
 
-describe.each(['sequelize', 'drizzle', 'kysely'])('--orm %s', (orm) => {
+// prisma: the generated client (scripts/setup.sh generates it before the build).
+describe.each(['prisma', 'sequelize', 'drizzle', 'kysely'])('--orm %s', (orm) => {
   it('one rotation per strategy on PostgreSQL: exit 0, zero failed queries', async () => {
     const { code, text } = await demo([
       '--orm',

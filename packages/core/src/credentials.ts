@@ -25,6 +25,7 @@ interface CredentialFields {
   masterarn?: string | undefined;
   versionId: string;
   stage: VersionStage;
+  createdAt?: number | undefined;
 }
 
 /**
@@ -40,6 +41,7 @@ export class Credentials implements DbCredentials {
   readonly masterarn?: string;
   readonly versionId: string;
   readonly stage: VersionStage;
+  readonly createdAt?: number;
   readonly #password: string;
 
   constructor(fields: CredentialFields) {
@@ -52,6 +54,7 @@ export class Credentials implements DbCredentials {
     if (fields.masterarn !== undefined) this.masterarn = fields.masterarn;
     this.versionId = fields.versionId;
     this.stage = fields.stage;
+    if (fields.createdAt !== undefined) this.createdAt = fields.createdAt;
     Object.freeze(this);
   }
 
@@ -72,6 +75,7 @@ export class Credentials implements DbCredentials {
     }
     out.versionId = this.versionId;
     out.stage = this.stage;
+    if (this.createdAt !== undefined) out.createdAt = this.createdAt;
     return out as Omit<CredentialFields, 'password'> & { password: string };
   }
 
@@ -92,7 +96,7 @@ export class Credentials implements DbCredentials {
 export function parseDbSecret(
   secretId: string,
   secretString: string,
-  meta: { versionId: string; stage: VersionStage },
+  meta: { versionId: string; stage: VersionStage; createdAt?: number | undefined },
 ): Credentials {
   let raw: unknown;
   try {

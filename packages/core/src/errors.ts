@@ -79,9 +79,11 @@ export class SecretFetchError extends DbCredsError {
   /** Number of GetSecretValue attempts made for this fetch. */
   readonly attempts: number;
 
-  constructor(secretId: string, options: { cause: unknown; attempts: number; message?: string }) {
+  /** `from`: where the fetch went (default 'AWS Secrets Manager'; e.g. the agent, the RDS token signer). */
+  constructor(secretId: string, options: { cause: unknown; attempts: number; message?: string; from?: string }) {
     super(
-      options.message ?? `Failed to fetch secret '${secretId}' from AWS Secrets Manager: ${describe(options.cause)}`,
+      options.message ??
+        `Failed to fetch secret '${secretId}' from ${options.from ?? 'AWS Secrets Manager'}: ${describe(options.cause)}`,
       {
         cause: options.cause,
         code: 'DBCREDS_SECRET_FETCH',

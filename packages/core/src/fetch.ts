@@ -30,6 +30,8 @@ export interface FetchContext {
   readonly closed: AbortSignal;
   /** Called once per GetSecretValue attempt (stats). */
   onAttempt(): void;
+  /** Where fetches go, for error messages (default 'AWS Secrets Manager'). */
+  readonly from?: string;
 }
 
 /** Longer delays overflow setTimeout (it would fire at once): treated as no timeout. */
@@ -53,26 +55,29 @@ export async function fetchSecret(
   ctx: FetchContext,
   stage: VersionStage,
   optional: boolean,
+  refreshNow = false,
 ): Promise<Credentials | undefined> {
   const { maxAttempts, baseDelayMs, maxDelayMs } = ctx.retry;
   for (let attempt = 1; ; attempt++) {
     let out: GetSecretValueCommandOutput;
     try {
-      out = await sendOnce(ctx, new GetSecretValueCommand({ SecretId: ctx.secretId, VersionStage: stage }));
+      out = await sendOnce(ctx, new GetSecretValueCommand({ SecretId: ctx.secretId, VersionStage: stage }), refreshNow);
     } catch (err) {
       if (ctx.closed.aborted) throw ctx.closed.reason;
       if (isNamed(err, 'ResourceNotFoundException')) {
         if (optional) return undefined;
         throw new SecretNotFoundError(ctx.secretId, stage, { cause: err });
       }
-      if (attempt >= maxAttempts || !isRetryableFetchError(err)) throw toTypedError(ctx.secretId, err, attempt);
+      if (attempt >= maxAttempts || !isRetryableFetchError(err))
+        throw toTypedError(ctx.secretId, err, attempt, ctx.from);
       const cap = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
       await sleep(cap / 2 + Math.random() * (cap / 2), ctx.closed);
       continue;
     }
     if (typeof out.SecretString === 'string') {
       if (!out.VersionId) throw new SecretFormatError(ctx.secretId, 'GetSecretValue returned no VersionId');
-      return parseDbSecret(ctx.secretId, out.SecretString, { versionId: out.VersionId, stage });
+      const createdAt = out.CreatedDate instanceof Date ? out.CreatedDate.getTime() : undefined;
+      return parseDbSecret(ctx.secretId, out.SecretString, { versionId: out.VersionId, stage, createdAt });
     }
     if (optional && out.SecretBinary === undefined) return undefined;
     throw new SecretFormatError(
@@ -86,11 +91,15 @@ export async function fetchSecret(
 }
 
 /**
- * One attempt. The client gets `{ abortSignal }` (the AWS SDK cancels the HTTP request with it); the
+ * One attempt. The client gets `{ abortSignal }` (and `refreshNow` for the agent) (the AWS SDK cancels the HTTP request with it); the
  * attempt also settles by itself on timeout or close(), so a client that ignores the signal, or a
  * request that never answers, cannot hold the caller.
  */
-function sendOnce(ctx: FetchContext, command: GetSecretValueCommand): Promise<GetSecretValueCommandOutput> {
+function sendOnce(
+  ctx: FetchContext,
+  command: GetSecretValueCommand,
+  refreshNow: boolean,
+): Promise<GetSecretValueCommandOutput> {
   if (ctx.closed.aborted) return Promise.reject(ctx.closed.reason);
   ctx.onAttempt();
   const ac = new AbortController();
@@ -117,7 +126,8 @@ function sendOnce(ctx: FetchContext, command: GetSecretValueCommand): Promise<Ge
     }
     let sent: Promise<GetSecretValueCommandOutput>;
     try {
-      sent = ctx.client.send(command, { abortSignal: ac.signal });
+      // `refreshNow` is only ever set for the agent client (agent.ts), which reads it.
+      sent = ctx.client.send(command, refreshNow ? { abortSignal: ac.signal, refreshNow } : { abortSignal: ac.signal });
     } catch (err) {
       sent = Promise.reject(err);
     }
@@ -135,7 +145,7 @@ function sendOnce(ctx: FetchContext, command: GetSecretValueCommand): Promise<Ge
 }
 
 /** Jittered backoff wait; unref'd; ends at once (rejecting) when the source is closed. */
-function sleep(ms: number, closed: AbortSignal): Promise<void> {
+export function sleep(ms: number, closed: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const onClose = () => {
       clearTimeout(timer);
@@ -158,7 +168,7 @@ function isNamed(err: unknown, name: string): boolean {
   );
 }
 
-export function toTypedError(secretId: string, err: unknown, attempts: number): DbCredsError {
+export function toTypedError(secretId: string, err: unknown, attempts: number, from?: string): DbCredsError {
   if (err instanceof DbCredsError) return err;
-  return new SecretFetchError(secretId, { cause: err, attempts });
+  return new SecretFetchError(secretId, { cause: err, attempts, ...(from === undefined ? {} : { from }) });
 }

@@ -1,3 +1,4 @@
+import { type ResolvedAgentOptions, resolveAgentOptions } from './agent.js';
 import { ConfigurationError } from './errors.js';
 import type { Clock, Logger, SecretsManagerLike, VersionStage } from './types.js';
 
@@ -15,6 +16,7 @@ export interface ResolvedOptions {
   secretId: string;
   client: SecretsManagerLike | undefined;
   clientConfig: Record<string, unknown> | undefined;
+  agent: ResolvedAgentOptions | undefined;
   ttlMs: number;
   minRefreshIntervalMs: number;
   maxStaleMs: number;
@@ -30,6 +32,7 @@ const TOP_KEYS = new Set([
   'secretId',
   'client',
   'clientConfig',
+  'agent',
   'ttlMs',
   'minRefreshIntervalMs',
   'maxStaleMs',
@@ -72,6 +75,16 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   }
   if (o.clientConfig !== undefined && !isPlainObject(o.clientConfig)) bad('clientConfig', 'must be a plain object');
   if (o.client !== undefined && o.clientConfig !== undefined) bad('clientConfig', 'give either client or clientConfig');
+  const agent = resolveAgentOptions(o.agent, bad);
+  if (o.agent !== undefined) {
+    const clash = ['client', 'clientConfig'].filter((k) => o[k] !== undefined);
+    // One message for every key of the clash: the agent reads Secrets Manager with its own credentials.
+    if (clash.length > 0)
+      bad(
+        ['agent', ...clash].join(', '),
+        'agent reads through the Secrets Manager Agent: give agent, or client / clientConfig, not both',
+      );
+  }
 
   const duration = (
     obj: Record<string, unknown>,
@@ -160,7 +173,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   }
 
   if (problems.length > 0) {
-    const keys = problems.map(([k]) => k);
+    const keys = problems.flatMap(([k]) => k.split(', '));
     const detail = problems.map(([k, why]) => `${k}: ${why}`).join('; ');
     throw new ConfigurationError(`dbcreds: invalid credential source options: ${detail}`, { keys });
   }
@@ -169,6 +182,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     secretId: secretId as string,
     client: o.client as SecretsManagerLike | undefined,
     clientConfig: o.clientConfig as Record<string, unknown> | undefined,
+    agent,
     ttlMs,
     minRefreshIntervalMs,
     maxStaleMs,

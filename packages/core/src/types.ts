@@ -24,6 +24,8 @@ export interface DbCredentials {
   readonly masterarn?: string;
   readonly versionId: string;
   readonly stage: VersionStage;
+  /** When the secret version was created (GetSecretValue `CreatedDate`), ms since the epoch, if known. */
+  readonly createdAt?: number;
 }
 
 /** The part of `SecretsManagerClient` core uses. Any object with a compatible `send` works. */
@@ -62,6 +64,37 @@ export interface ErrorBackoffOptions {
   maxDelayMs?: number;
 }
 
+/**
+ * Reading through the AWS Secrets Manager Agent or the AWS Parameters and Secrets Lambda Extension
+ * (`GET <endpoint>/secretsmanager/get?secretId=…&versionStage=…` with the SSRF token header).
+ */
+export interface AgentOptions {
+  /**
+   * Base URL of the agent (default `http://localhost:<PARAMETERS_SECRETS_EXTENSION_HTTP_PORT>` when
+   * that variable is set, as in Lambda, else `http://localhost:2773`).
+   */
+  endpoint?: string;
+  /**
+   * SSRF token sent as `X-Aws-Parameters-Secrets-Token`; `file:///path` reads it from a file. Default:
+   * the first set of `AWS_TOKEN`, `AWS_SESSION_TOKEN`, `AWS_CONTAINER_AUTHORIZATION_TOKEN` (the agent's
+   * own order; a `file://` value is read from the file), else the file `/var/run/awssmatoken`.
+   */
+  token?: string;
+  /**
+   * After an authentication failure, when the agent's cached AWSCURRENT and AWSPENDING hold nothing
+   * newer than the rejected version, re-read with `refreshNow=true` (at most once per
+   * `minRefreshIntervalMs`). Default true; set false for the Lambda extension, which has no `refreshNow`.
+   */
+  refreshNow?: boolean;
+  /**
+   * After an authentication failure, wait a random 0..spreadMs ms before reading through the agent,
+   * and again before a refreshNow read (default 200). The agent does not coalesce concurrent cache
+   * misses: processes of a host rejected at the same moment then find the first one's read in its
+   * cache instead of all calling Secrets Manager. 0 disables it.
+   */
+  spreadMs?: number;
+}
+
 export interface CredentialSourceOptions {
   /** Secret name or ARN. Required. */
   secretId: string;
@@ -69,6 +102,11 @@ export interface CredentialSourceOptions {
   client?: SecretsManagerLike;
   /** Config for a client core creates (and destroys on `close()`). Defaults `maxAttempts` to 1: core retries. */
   clientConfig?: SecretsManagerClientConfig;
+  /**
+   * Read through the Secrets Manager Agent / Lambda extension on localhost instead of calling Secrets
+   * Manager (`true`: defaults). Not with `client` / `clientConfig`.
+   */
+  agent?: true | AgentOptions;
   /** Cache TTL in ms (default 3_600_000). Each fetch expires at a random point in [ttl/2, ttl]. 0 = always fetch. */
   ttlMs?: number;
   /** Minimum spacing in ms of refreshes that found nothing new (default 5_000). */
@@ -150,8 +188,10 @@ export interface CredentialSourceStats {
   hits: number;
   /** get() that had to wait for a fetch. */
   misses: number;
-  /** GetSecretValue calls, retries included. */
+  /** GetSecretValue calls (through the agent: agent reads), retries included. */
   fetches: number;
+  /** Agent reads with `refreshNow=true` (agent backend only; 0 otherwise). */
+  forcedRefreshes: number;
   /** refresh() calls. */
   refreshes: number;
   /** refresh() calls answered from cache by the rate limit. */

@@ -1,4 +1,4 @@
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { type GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   type CredentialSource,
   type CredentialSourceOptions,
@@ -202,6 +202,38 @@ describe('compare-and-refresh', () => {
 });
 
 describe('rotation window (AWSPENDING fallback)', () => {
+  it('finishSecret between the AWSCURRENT and AWSPENDING reads: the new AWSCURRENT is found, not the rejected one', async () => {
+    // Prepare: a rotation whose finishSecret lands right after the refresh's AWSCURRENT read.
+    const sm = new FakeSecretsManager();
+    const v1 = sm.put(SECRET_A);
+    let v2 = '';
+    let finishAfterNextCurrentRead = false;
+    const client = {
+      send: async (command: GetSecretValueCommand, options?: { abortSignal?: AbortSignal }) => {
+        const out = await sm.send(command, options);
+        if (finishAfterNextCurrentRead && command.input.VersionStage === 'AWSCURRENT') {
+          finishAfterNextCurrentRead = false;
+          sm.label('AWSCURRENT', v2);
+          sm.label('AWSPENDING', undefined);
+        }
+        return out;
+      },
+    };
+    const source = createCredentialSource({ secretId: sm.secretId, client, clock: manualClock() });
+    sources.push(source);
+    const old = await source.get();
+    v2 = sm.put(SECRET_B, ['AWSPENDING']);
+    finishAfterNextCurrentRead = true;
+    // Act
+    const fresh = await source.refresh(old);
+    // Assess: AWSCURRENT (still v1), AWSPENDING (gone), AWSCURRENT again (v2)
+    expect(fresh).toMatchObject({ versionId: v2, stage: 'AWSCURRENT', password: SECRET_B.password });
+    expect(old.versionId).toBe(v1);
+    expect(sm.calls.map((c) => c.VersionStage).slice(1)).toEqual(['AWSCURRENT', 'AWSPENDING', 'AWSCURRENT']);
+    // Not marked fruitless: the next refresh of what is now rejected is not rate-limited.
+    expect(source.stats().rateLimited).toBe(0);
+  });
+
   it('uses AWSPENDING while AWSCURRENT still is the rejected version, caches it, then follows AWSCURRENT', async () => {
     const { sm, clock, source } = setup({ ttlMs: 1000 });
     const fallbacks: FallbackEvent[] = [];
@@ -297,7 +329,7 @@ describe('rate limit', () => {
     sm.put(SECRET_A);
     const creds = await source.get();
 
-    await source.refresh(creds); // AWSCURRENT + AWSPENDING, nothing new
+    await source.refresh(creds); // AWSCURRENT, no AWSPENDING, AWSCURRENT again: nothing new
     const calls = sm.count();
     for (let i = 0; i < 50; i++) expect(await source.refresh(creds)).toBe(creds);
     clock.advance(4_999);
@@ -307,7 +339,7 @@ describe('rate limit', () => {
 
     clock.advance(1);
     await source.refresh(creds);
-    expect(sm.count()).toBe(calls + 2);
+    expect(sm.count()).toBe(calls + 3);
   });
 
   it('a wrong password on the server never hammers Secrets Manager', async () => {
@@ -319,8 +351,8 @@ describe('rate limit', () => {
       await source.refresh(creds);
       clock.advance(10);
     }
-    // 1 initial + 10 windows × (AWSCURRENT + AWSPENDING)
-    expect(sm.count()).toBe(1 + 10 * 2);
+    // 1 initial + 10 windows × (AWSCURRENT + AWSPENDING + AWSCURRENT)
+    expect(sm.count()).toBe(1 + 10 * 3);
   });
 
   it('refresh() without an argument re-reads AWSCURRENT and is rate-limited when nothing changed', async () => {
@@ -627,8 +659,9 @@ describe('close and stats', () => {
     expect(source.stats()).toEqual({
       hits: 1,
       misses: 1,
-      fetches: 3,
+      fetches: 4,
       refreshes: 2,
+      forcedRefreshes: 0,
       rateLimited: 1,
       fallbacks: 0,
       errors: 0,

@@ -1,5 +1,12 @@
 import { ConfigurationError, type CredentialSource, type CredentialSourceOptions } from '@dbcreds/core';
-import { adoptSource, checkOptions, endpointFieldsFromSecret, forbidKeys, presentKeys } from '@dbcreds/core/adapter';
+import {
+  adoptSource,
+  checkOptions,
+  endpointFieldsFromSecret,
+  forbidKeys,
+  iamDriverRequirements,
+  presentKeys,
+} from '@dbcreds/core/adapter';
 import type { Knex } from 'knex';
 import Client_MySQL2 from 'knex/lib/dialects/mysql2/index.js';
 import Client_PG from 'knex/lib/dialects/postgres/index.js';
@@ -54,7 +61,9 @@ export function withRotatingCredentials(
 ): Knex.Config {
   const { client, connection = {}, ...rest } = validate(config, options);
   const adopted = adoptSource(source, options.closeSource ?? options.closeSourceOnDestroy);
-  const base: Record<string, unknown> = { ...connection };
+  const family = DIALECTS[client] === Client_PG ? 'postgres' : 'mysql';
+  const iam = iamDriverRequirements('knex', adopted.source, family, { ...connection }, 'connection.');
+  const base: Record<string, unknown> = { ...connection, ...iam };
   const Client = rotatingDialect(DIALECTS[client], adopted.source, {
     base,
     fill: endpointFieldsFromSecret(base),

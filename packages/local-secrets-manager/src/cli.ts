@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import type { LocalAgentOptions } from './agent.js';
 import { startLocalSecretsManager } from './server.js';
 import type { LocalSecretsManager, LocalSecretsManagerOptions } from './types.js';
 
@@ -15,6 +16,10 @@ Options:
   --account-id <12 digits>            account used in ARNs (default 000000000000)
   --rotation-mode <sync|async>        RotateSecret waits for the steps (sync, default) or not
   --allow-short-rotation-intervals    accept rate(10 seconds), rate(1 minutes)... (demos only)
+  --agent-port <n>                    also serve a Secrets Manager Agent-compatible endpoint on this port
+                                      (the agent's default is 2773; 0 = a free port)
+  --agent-token <token>               its SSRF token (X-Aws-Parameters-Secrets-Token; default: random, printed)
+  --agent-ttl <seconds>               its cache TTL (default 300, like the agent's ttl_seconds)
   --help                              print this help
 
 Prints the endpoint URL (e.g. http://127.0.0.1:4566) on one line when ready; stops on SIGINT/SIGTERM.
@@ -66,6 +71,9 @@ const FLAGS = {
   'account-id': { type: 'string' },
   'rotation-mode': { type: 'string' },
   'allow-short-rotation-intervals': { type: 'boolean' },
+  'agent-port': { type: 'string' },
+  'agent-token': { type: 'string' },
+  'agent-ttl': { type: 'string' },
 } as const;
 
 /** Parses `argv` (without node and script) with `node:util` parseArgs (strict). Exported for tests. */
@@ -100,7 +108,26 @@ export function parseCliArgs(argv: readonly string[]): LocalSecretsManagerOption
     opts.rotationMode = mode;
   }
   if (values['allow-short-rotation-intervals']) opts.allowShortRotationIntervals = true;
+  const agent = agentOptions(values['agent-port'], values['agent-token'], values['agent-ttl']);
+  if (agent !== undefined) opts.agent = agent;
   return opts;
+}
+
+function agentOptions(port?: string, token?: string, ttl?: string): LocalAgentOptions | undefined {
+  if (port === undefined) {
+    if (token !== undefined || ttl !== undefined)
+      throw new UsageError('--agent-token and --agent-ttl need --agent-port');
+    return undefined;
+  }
+  if (!/^\d+$/.test(port) || Number(port) > 65_535) throw new UsageError(`--agent-port must be 0-65535, got "${port}"`);
+  const agent: LocalAgentOptions = { port: Number(port) };
+  if (token !== undefined) agent.token = token;
+  if (ttl !== undefined) {
+    if (!/^\d+$/.test(ttl) || Number(ttl) > 3600)
+      throw new UsageError(`--agent-ttl must be 0-3600 seconds, got "${ttl}"`);
+    agent.ttlMs = Number(ttl) * 1000;
+  }
+  return agent;
 }
 
 function waitForSignal(): Promise<void> {
@@ -158,6 +185,7 @@ export async function runLocalSecretsManagerCli(
     io.stderr(`${name}: WARNING listening on ${sm.host}; signatures are not verified (development only).`);
   }
   io.stdout(sm.endpoint);
+  if (sm.agent) io.stdout(`agent: ${sm.agent.endpoint} (X-Aws-Parameters-Secrets-Token: ${sm.agent.token})`);
   for (const line of started?.lines ?? []) io.stdout(line);
   if (!hooks.onStarted) {
     io.stderr(`${name}: no rotation functions registered; run \`dbcreds local-sm\` for the @dbcreds/rotation ones.`);

@@ -1,3 +1,4 @@
+export type { LocalAgent, LocalAgentOptions } from './agent.js';
 export {
   CLI_USAGE,
   type CliHooks,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { checkAgentOptions, type LocalAgent, startLocalAgent } from './agent.js';
 import { ServiceError } from './errors.js';
 import { RotationEngine } from './rotation.js';
 import { SecretsService } from './service.js';
@@ -19,6 +20,7 @@ const OPTION_KEYS = new Set<string>([
   'rotationStepTimeoutMs',
   'schedulerIntervalMs',
   'maxBodyBytes',
+  'agent',
 ]);
 
 const TARGET_PREFIX = 'secretsmanager.';
@@ -94,6 +96,15 @@ export async function startLocalSecretsManager(options: LocalSecretsManagerOptio
   });
   const port = (server.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
+  let agent: LocalAgent | undefined;
+  if (opts.agent !== undefined && opts.agent !== false) {
+    try {
+      agent = await startLocalAgent(service, clock, opts.agent === true ? {} : opts.agent);
+    } catch (err) {
+      await closeServer(server);
+      throw err;
+    }
+  }
   rotation.startScheduler(opts.schedulerIntervalMs ?? 1000);
 
   return {
@@ -106,7 +117,9 @@ export async function startLocalSecretsManager(options: LocalSecretsManagerOptio
     counters: () => Object.fromEntries(counts),
     resetCounters: () => {
       counts = new Map();
+      agent?.resetCounters();
     },
+    agent,
     registerRotator: (arn, handler) => rotation.register(arn, handler),
     runDueRotations: () => rotation.runDue(),
     idle: () => rotation.idle(),
@@ -114,7 +127,7 @@ export async function startLocalSecretsManager(options: LocalSecretsManagerOptio
     rotationStats: () => rotation.stats(),
     close: async () => {
       rotation.stopScheduler();
-      await closeServer(server);
+      await Promise.all([closeServer(server), agent?.close()]);
       await rotation.idle();
     },
   };
@@ -138,6 +151,8 @@ function checkOptions(options: LocalSecretsManagerOptions): LocalSecretsManagerO
     const v = options[key];
     if (v !== undefined && (!Number.isFinite(v) || v < 0)) throw new TypeError(`${key} must be a non-negative number`);
   }
+  if (options.agent !== undefined && options.agent !== true && options.agent !== false)
+    checkAgentOptions(options.agent);
   if (options.accountId !== undefined && !/^\d{12}$/.test(options.accountId)) {
     throw new TypeError('accountId must be 12 digits');
   }

@@ -1,3 +1,5 @@
+import type { LocalAgent, LocalAgentOptions } from './agent.js';
+
 /** The four rotation steps, spelled as every AWS template, moto and LocalStack spell them. */
 export type RotationStep = 'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret';
 
@@ -52,6 +54,12 @@ export interface LocalSecretsManagerOptions {
   schedulerIntervalMs?: number;
   /** Largest accepted request body, in bytes. Default `1_048_576` (1 MiB); larger bodies get HTTP 413. */
   maxBodyBytes?: number;
+  /**
+   * Also serve a Secrets Manager Agent-compatible endpoint (`/secretsmanager/get`, SSRF token, TTL
+   * cache, `refreshNow`) in front of this service: `true` for the defaults (free port, random token,
+   * TTL 300 s). Read its endpoint and token from `agent` on the handle. Default: none.
+   */
+  agent?: boolean | LocalAgentOptions;
 }
 
 /** What went wrong in the last failed rotation of a secret. */
@@ -94,7 +102,10 @@ export interface LocalSecretsManager {
   callCount(operation: string): number;
   /** Requests received per operation since start or the last `resetCounters()`. */
   counters(): Record<string, number>;
+  /** Resets these counters and the agent endpoint's upstream counters. */
   resetCounters(): void;
+  /** The agent endpoint when started with `agent`; its upstream calls are counted apart (`agent.callCount`). */
+  readonly agent: LocalAgent | undefined;
   /** Route RotateSecret / scheduled rotations for `lambdaArn` to an in-process handler. */
   registerRotator(lambdaArn: string, handler: RotationHandler): void;
   /** Runs every rotation whose schedule is due at `clock()`; resolves when they finished. */

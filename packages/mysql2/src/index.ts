@@ -12,6 +12,7 @@ import {
   applyCredentials,
   checkOptions,
   endpointFieldsFromSecret,
+  iamDriverRequirements,
   type SecretEndpointFields,
 } from '@dbcreds/core/adapter';
 import mysql, { type Pool, type PoolConnection, type PoolOptions } from 'mysql2';
@@ -92,6 +93,10 @@ export function installRetry<P extends Mysql2PoolLike>(
   source: CredentialSource,
   fill: SecretEndpointFields = { host: false, port: false, database: false },
 ): P {
+  const cfg = connectionConfigOf(pool);
+  // mysql2's ConnectionConfig stores enableCleartextPlugin as a boolean: false means "not set" here.
+  const given = { ...cfg, enableCleartextPlugin: cfg.enableCleartextPlugin === true ? true : undefined };
+  Object.assign(cfg, iamDriverRequirements('mysql2', source, 'mysql', given));
   patch(pool, source, fill);
   return pool;
 }
@@ -111,7 +116,9 @@ export function createPool(
   });
   const { closeSource, ...poolOptions } = options;
   const { source: resolved, closeSource: owns } = adoptSource(source, closeSource);
-  const pool = mysql.createPool(poolOptions);
+  // An RDS IAM source needs TLS and mysql_clear_password: refused, or the plugin enabled, here.
+  const iam = iamDriverRequirements('mysql2', resolved, 'mysql', poolOptions as Record<string, unknown>);
+  const pool = mysql.createPool({ ...poolOptions, ...iam });
   patch(pool, resolved, endpointFieldsFromSecret(poolOptions));
   if (owns) {
     const end = pool.end.bind(pool) as (cb?: (err: NodeJS.ErrnoException | null) => void) => void;

@@ -5,7 +5,7 @@ import { drizzle } from 'drizzle-orm/mysql2';
 import { npmVersion } from 'drizzle-orm/version';
 import type { RowDataPacket } from 'mysql2';
 import { expect, it } from 'vitest';
-import { createPool } from '../src/index.js';
+import { conformancePool } from './conformance-pool.js';
 
 // The version matrix (test/matrix/query-builders) runs this file against the oldest drizzle-orm claimed.
 it('runs against the expected drizzle-orm line', () => {
@@ -16,14 +16,7 @@ runConformanceSuite({
   name: 'drizzle-orm mysql2 over @dbcreds/mysql2',
   engines: ['mysql'],
   async create(ctx) {
-    const pool = createPool(ctx.source, {
-      host: ctx.host,
-      port: ctx.port,
-      database: ctx.database,
-      connectionLimit: ctx.maxConnections,
-      maxIdle: 0,
-      idleTimeout: ctx.idleTimeoutMs,
-    });
+    const pool = conformancePool(ctx);
     // Drizzle wraps the callback pool with pool.promise(): its getConnection/query call the patched pool.getConnection.
     const db = drizzle(pool);
     const currentUser = async (q: Pick<typeof db, 'execute'>): Promise<string> => {

@@ -3,7 +3,7 @@ import { runConformanceSuite } from '@dbcreds/testbed';
 import * as kysely from 'kysely';
 import { Kysely, MysqlDialect, sql } from 'kysely';
 import { expect, it } from 'vitest';
-import { createPool } from '../src/index.js';
+import { conformancePool } from './conformance-pool.js';
 
 // The version matrix (test/matrix/query-builders) runs this file against kysely 0.27, whose root still exported Migrator.
 it('runs against the expected kysely line', () => {
@@ -14,14 +14,7 @@ runConformanceSuite({
   name: 'kysely MysqlDialect over @dbcreds/mysql2',
   engines: ['mysql'],
   async create(ctx) {
-    const pool = createPool(ctx.source, {
-      host: ctx.host,
-      port: ctx.port,
-      database: ctx.database,
-      connectionLimit: ctx.maxConnections,
-      maxIdle: 0,
-      idleTimeout: ctx.idleTimeoutMs,
-    });
+    const pool = conformancePool(ctx);
     // Kysely's MysqlDriver calls pool.getConnection(cb) (the patched one) for every query and transaction.
     const db = new Kysely<Record<string, never>>({ dialect: new MysqlDialect({ pool }) });
     const currentUser = async (q: Kysely<Record<string, never>>): Promise<string> =>

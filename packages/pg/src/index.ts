@@ -10,6 +10,7 @@ import {
   checkOptions,
   endpointFieldsFromSecret,
   hideConnectionPassword,
+  iamDriverRequirements,
   type SecretEndpointFields,
 } from '@dbcreds/core/adapter';
 import pg from 'pg';
@@ -65,21 +66,6 @@ function guarded(connectOnce: (cb: ConnectCallback) => void): Promise<pg.PoolCli
   );
 }
 
-/** One acquisition: credentials from the source, `connectOnce()`, refresh and retry once on an auth error. */
-function retryingConnect(
-  pool: PgPoolLike,
-  source: CredentialSource,
-  connectOnce: () => Promise<pg.PoolClient>,
-  from: SecretEndpointFields,
-): Promise<pg.PoolClient> {
-  return source.withAuthRetry((creds) => {
-    // pg-pool hands this options object to every new Client.
-    applyCredentials(pool.options as Record<string, unknown>, creds, from);
-    return connectOnce();
-  });
-}
-
-/** The promise, or (callback form) undefined with the callback called outside the promise chain. */
 function deliver(p: Promise<pg.PoolClient>, cb: ConnectCallback | undefined): Promise<pg.PoolClient> | undefined {
   if (!cb) return p;
   // An exception in the callback must not become a rejection.
@@ -96,13 +82,11 @@ function deliver(p: Promise<pg.PoolClient>, cb: ConnectCallback | undefined): Pr
  * `connect`, so it is covered too. Returns the pool.
  */
 export function installRetry<P extends PgPoolLike>(pool: P, source: CredentialSource): P {
+  iamDriverRequirements('pg', source, 'postgres', pool.options as Record<string, unknown>);
   const original = pool.connect.bind(pool) as (cb?: ConnectCallback) => Promise<pg.PoolClient> | undefined;
   const from: SecretEndpointFields = { host: false, port: false, database: false };
-  const connect = (cb?: ConnectCallback): Promise<pg.PoolClient> | undefined => {
-    const max = (pool.options as { max?: number }).max ?? 10;
-    const p = checkout(pool, source, (done) => original(done), from, max);
-    return deliver(p, cb);
-  };
+  const connect = (cb?: ConnectCallback): Promise<pg.PoolClient> | undefined =>
+    checkout(pool, source, (done) => original(done), from, (pool.options as { max?: number }).max ?? 10, cb);
   Object.defineProperty(pool, 'connect', { value: connect, writable: true, configurable: true });
   (pool as unknown as Partial<pg.Pool>).on?.('connect', hideConnectionPassword);
   return pool;
@@ -124,9 +108,11 @@ async function live(connect: () => Promise<pg.PoolClient>, max: number): Promise
 }
 
 /**
- * One checkout. Served by an idle, authenticated client (pg-pool has one for this checkout): no
- * credential work. Otherwise, or when that idle client's connection turns out gone, the credential
- * path: the source's credentials for the new connection, one refresh and retry on an auth error.
+ * One checkout (the callback form; the promise form wraps it). Served by an idle, authenticated client
+ * (pg-pool has one for this checkout): pg-pool's callback passes through after a synchronous liveness
+ * check, no credential work and no promise on `pool.query`'s path (the caller attaches its listeners
+ * in that callback). Otherwise, or when that client's connection turns out gone, the credential path:
+ * the source's credentials for the new connection, one refresh and retry on an auth error.
  */
 function checkout(
   pool: PgPoolLike,
@@ -134,17 +120,29 @@ function checkout(
   connectOnce: (cb: ConnectCallback) => void,
   from: SecretEndpointFields,
   max: number,
-): Promise<pg.PoolClient> {
-  const once = () => guarded(connectOnce);
-  const full = () => retryingConnect(pool, source, () => live(once, max), from);
-  const p = idleClientFor(pool)
-    ? once().then((client) => {
-        if (isLive(client)) return client;
-        client.release(new Error('connection ended while idle'));
-        return full();
-      })
-    : full();
-  return p.then((client) => client.removeListener('error', HANDOVER_GUARD) as pg.PoolClient);
+  cb?: ConnectCallback,
+): Promise<pg.PoolClient> | undefined {
+  if (!cb) {
+    return new Promise((resolve, reject) =>
+      checkout(pool, source, connectOnce, from, max, (err, client) => (client ? resolve(client) : reject(err))),
+    );
+  }
+  if (!idleClientFor(pool)) {
+    const p = source.withAuthRetry((creds) => {
+      applyCredentials(pool.options as Record<string, unknown>, creds, from); // pg-pool's options for new Clients
+      return live(() => guarded(connectOnce), max);
+    });
+    return deliver(
+      p.then((c) => c.removeListener('error', HANDOVER_GUARD) as pg.PoolClient),
+      cb,
+    );
+  }
+  connectOnce((err, client, done) => {
+    if (err || !client || isLive(client)) return cb(err, client, done);
+    client.release(new Error('connection ended while idle'));
+    checkout(pool, source, connectOnce, from, max, cb); // each round drops one ended client
+  });
+  return undefined;
 }
 
 /**
@@ -187,6 +185,8 @@ export class RetryingPool extends pg.Pool {
     });
     const { closeSource, ...poolConfig } = config;
     const adopted = adoptSource(source, closeSource);
+    // An RDS IAM source needs TLS: refused here with what to set.
+    iamDriverRequirements('pg', adopted.source, 'postgres', poolConfig);
     super(poolConfig);
     this.source = adopted.source;
     this.#ownsSource = adopted.closeSource;
@@ -199,8 +199,7 @@ export class RetryingPool extends pg.Pool {
   override connect(): Promise<pg.PoolClient>;
   override connect(callback: ConnectCallback): void;
   override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | undefined {
-    const p = checkout(this, this.source, (done) => super.connect(done), this.#from, this.options.max ?? 10);
-    return deliver(p, callback);
+    return checkout(this, this.source, (done) => super.connect(done), this.#from, this.options.max ?? 10, callback);
   }
 
   override end(): Promise<void>;

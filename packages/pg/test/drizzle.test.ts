@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { npmVersion } from 'drizzle-orm/version';
 import { expect, it } from 'vitest';
-import { createPool } from '../src/index.js';
+import { conformancePool } from './conformance-pool.js';
 
 // The version matrix (test/matrix/query-builders) runs this file against the oldest drizzle-orm claimed.
 it('runs against the expected drizzle-orm line', () => {
@@ -15,13 +15,7 @@ runConformanceSuite({
   name: 'drizzle-orm node-postgres over @dbcreds/pg',
   engines: ['postgres'],
   async create(ctx) {
-    const pool = createPool(ctx.source, {
-      host: ctx.host,
-      port: ctx.port,
-      database: ctx.database,
-      max: ctx.maxConnections,
-      idleTimeoutMillis: ctx.idleTimeoutMs,
-    });
+    const pool = conformancePool(ctx);
     const db = drizzle(pool);
     const currentUser = async (q: Pick<typeof db, 'execute'>): Promise<string> =>
       String((await q.execute<{ u: string }>(sql`select current_user as u`)).rows[0]!.u);

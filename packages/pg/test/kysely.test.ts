@@ -3,7 +3,7 @@ import { runConformanceSuite } from '@dbcreds/testbed';
 import * as kysely from 'kysely';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { expect, it } from 'vitest';
-import { createPool } from '../src/index.js';
+import { conformancePool } from './conformance-pool.js';
 
 // The version matrix (test/matrix/query-builders) runs this file against kysely 0.27, whose root still exported Migrator.
 it('runs against the expected kysely line', () => {
@@ -14,13 +14,7 @@ runConformanceSuite({
   name: 'kysely PostgresDialect over @dbcreds/pg',
   engines: ['postgres'],
   async create(ctx) {
-    const pool = createPool(ctx.source, {
-      host: ctx.host,
-      port: ctx.port,
-      database: ctx.database,
-      max: ctx.maxConnections,
-      idleTimeoutMillis: ctx.idleTimeoutMs,
-    });
+    const pool = conformancePool(ctx);
     // Kysely's PostgresDriver calls pool.connect() for every query and transaction; destroy() ends the pool.
     const db = new Kysely<Record<string, never>>({ dialect: new PostgresDialect({ pool }) });
     const currentUser = async (q: Kysely<Record<string, never>>): Promise<string> =>

@@ -1,10 +1,11 @@
 import { ConfigurationError, type CredentialSource, type CredentialSourceOptions } from '@dbcreds/core';
-import { adoptSource, checkOptions, engineFamily, forbidKeys, presentKeys } from '@dbcreds/core/adapter';
+import { adoptSource, checkOptions, engineFamily, forbidKeys, loadPeer, presentKeys } from '@dbcreds/core/adapter';
 import type { SqlDriverAdapterFactory } from '@prisma/client/runtime/client';
-import { peer, RotatingMariaDbPool } from './mariadb-pool.js';
 import peerRequire from './require.cjs';
 
-export { MARIADB_POOL_DEFAULTS, RotatingMariaDbPool } from './mariadb-pool.js';
+/** An optional peer, loaded with this package's own require when first needed (ConfigurationError if missing). */
+const peer = (name: string): any =>
+  loadPeer(peerRequire, name, '@dbcreds/prisma', { keys: ['provider'], why: 'for this provider' });
 
 export type PrismaProvider = 'postgres' | 'mysql';
 
@@ -83,7 +84,7 @@ export function withRotatingCredentials<T extends object>(
       );
     }
     if (provider === 'mysql') {
-      const pool = new RotatingMariaDbPool(credentialSource, { ...endpoint, ...options.pool });
+      const pool = peer('@dbcreds/mariadb').createPool(credentialSource, { ...endpoint, ...options.pool });
       return new (peer('@prisma/adapter-mariadb').PrismaMariaDb)(pool, driverAdapter).connect();
     }
     const { PrismaPg } = peer('@prisma/adapter-pg');

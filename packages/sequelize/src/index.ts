@@ -15,7 +15,9 @@ import {
   applyCredentials,
   checkOptions,
   endpointFieldsFromSecret,
+  engineFamily,
   forbidKeys,
+  iamDriverRequirements,
   presentKeys,
   type SecretEndpointFields,
 } from '@dbcreds/core/adapter';
@@ -115,9 +117,16 @@ export function withRotatingCredentials<T extends Options>(
     };
   }
 
+  // An RDS IAM source needs TLS (and mysql2's clear-text plugin): refused, or configured, here.
+  const dialectOptions = { ...options.dialectOptions } as Record<string, unknown>;
+  const family = engineFamily(options.dialect) ?? 'mysql';
+  const given = options.dialect === 'mariadb' ? { ...dialectOptions, enableCleartextPlugin: true } : dialectOptions;
+  for (const a of new Set([writer, reader])) {
+    Object.assign(dialectOptions, iamDriverRequirements('sequelize', a.source, family, given, 'dialectOptions.'));
+  }
   const hooks = (options.hooks ?? {}) as Record<string, unknown>;
   const theirs = [hooks.beforeConnect ?? []].flat();
-  return { ...options, hooks: { ...hooks, beforeConnect: [install, ...theirs] } } as T;
+  return { ...options, dialectOptions, hooks: { ...hooks, beforeConnect: [install, ...theirs] } } as T;
 }
 
 function validate(options: Options, adapterOptions: SequelizeAdapterOptions): void {

@@ -2,7 +2,7 @@ import { type ConformanceContext, createAdmin, runConformanceSuite } from '@dbcr
 import { DataSource } from 'typeorm';
 import { beforeAll, expect, it } from 'vitest';
 import { withRotatingCredentials } from '../src/index.js';
-import { createSchema, Item, TYPEORM_LINE, Whoami } from './fixtures.js';
+import { createSchema, Item, inTransaction, TYPEORM_LINE, Whoami } from './fixtures.js';
 
 beforeAll(async () => {
   for (const engine of ['postgres', 'mysql'] as const) {
@@ -52,20 +52,7 @@ runConformanceSuite({
         : (await manager.getRepository(Whoami).find({ take: 1 }))[0]!.u;
     return {
       query: () => whoami(),
-      async transaction(body) {
-        const runner = dataSource.createQueryRunner();
-        try {
-          await runner.connect();
-          await runner.startTransaction();
-          await body(() => whoami(runner.manager));
-          await runner.commitTransaction();
-        } catch (err) {
-          if (runner.isTransactionActive) await runner.rollbackTransaction();
-          throw err;
-        } finally {
-          await runner.release();
-        }
-      },
+      transaction: (body) => inTransaction(dataSource, (manager) => body(() => whoami(manager))),
       close: () => dataSource.destroy(),
       inspectables: () => [dataSource, dataSource.driver],
     };

@@ -1,6 +1,6 @@
 import { type Admin, serverFor } from '@dbcreds/testbed';
 import * as typeorm from 'typeorm';
-import { EntitySchema } from 'typeorm';
+import { type DataSource, type EntityManager, EntitySchema } from 'typeorm';
 
 /** A view returning the connection's current user: repository calls prove which login a pooled connection used. */
 export const Whoami = new EntitySchema<{ u: string }>({
@@ -41,13 +41,39 @@ const DDL = {
   ],
 };
 
-/** Creates the test schema (idempotent; test files run in parallel, so one concurrent-DDL failure is retried). */
+/**
+ * Creates the test schema (idempotent). Test files run in parallel: on PostgreSQL the DDL runs as one
+ * transaction under an advisory lock (concurrent `CREATE TABLE IF NOT EXISTS … SERIAL` can fail, or leave
+ * the loser without the `_id_seq` it grants on); on MariaDB one concurrent-DDL failure is retried.
+ */
 export async function createSchema(admin: Admin): Promise<void> {
-  const params = admin.engine === 'mysql' ? [serverFor('mysql').database] : [];
-  for (const sql of DDL[admin.engine]) {
-    await admin.exec(sql, params).catch(() => admin.exec(sql, params));
+  if (admin.engine === 'postgres') {
+    // One simple-protocol query (no parameters): several statements, one session.
+    await admin.exec(['BEGIN', 'SELECT pg_advisory_xact_lock(726874)', ...DDL.postgres, 'COMMIT'].join(';\n'));
+    return;
   }
+  const params = [serverFor('mysql').database];
+  for (const sql of DDL.mysql) await admin.exec(sql, params).catch(() => admin.exec(sql, params));
 }
 
 /** The TypeORM line under test: '0.3' (vitest.typeorm03.config.ts) or '1' (default). */
 export const TYPEORM_LINE = typeof (typeorm as Record<string, unknown>).createConnection === 'function' ? '0.3' : '1';
+
+/** BEGIN … COMMIT on a QueryRunner (the master with replication); rolls back on error. */
+export async function inTransaction(
+  dataSource: DataSource,
+  body: (manager: EntityManager) => Promise<void>,
+): Promise<void> {
+  const runner = dataSource.createQueryRunner();
+  try {
+    await runner.connect();
+    await runner.startTransaction();
+    await body(runner.manager);
+    await runner.commitTransaction();
+  } catch (err) {
+    if (runner.isTransactionActive) await runner.rollbackTransaction();
+    throw err;
+  } finally {
+    await runner.release();
+  }
+}

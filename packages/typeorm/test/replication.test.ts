@@ -18,7 +18,7 @@ import {
 import { DataSource, type DataSourceOptions, type EntityManager } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withRotatingCredentials } from '../src/index.js';
-import { createSchema, Session, TYPEORM_LINE } from './fixtures.js';
+import { createSchema, inTransaction, Session, TYPEORM_LINE } from './fixtures.js';
 
 beforeAll(async () => {
   for (const engine of ['postgres', 'mysql'] as const) {
@@ -72,20 +72,7 @@ runConformanceSuite({
       check(((await manager.query(SESSION_SQL[ctx.engine])) as Array<{ u: string; p: string }>)[0], 'master');
     return {
       query: read,
-      async transaction(body) {
-        const runner = dataSource.createQueryRunner('master');
-        try {
-          await runner.connect();
-          await runner.startTransaction();
-          await body(() => write(runner.manager));
-          await runner.commitTransaction();
-        } catch (err) {
-          if (runner.isTransactionActive) await runner.rollbackTransaction();
-          throw err;
-        } finally {
-          await runner.release();
-        }
-      },
+      transaction: (body) => inTransaction(dataSource, (manager) => body(() => write(manager))),
       async close() {
         await dataSource.destroy();
         await slave.close();

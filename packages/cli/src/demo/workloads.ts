@@ -276,59 +276,41 @@ async function prismaWorkload(ctx: WorkloadContext): Promise<Workload> {
 async function drizzleWorkload(ctx: WorkloadContext): Promise<Workload> {
   const { count, desc, eq } = await import('drizzle-orm');
   const where = { host: ctx.host, port: ctx.port, database: ctx.database };
+  // The node-postgres and mysql2 databases and tables differ in type only: one set of queries serves both.
+  let db: any;
+  let notes: any;
+  let close: () => Promise<void>;
   if (ctx.engine === 'postgres') {
-    const { drizzle } = await import('drizzle-orm/node-postgres');
     const { pgTable, serial, text } = await import('drizzle-orm/pg-core');
-    const { createPool } = await import('@dbcreds/pg');
-    const notes = pgTable('notes', {
-      id: serial('id').primaryKey(),
-      author: text('author').notNull(),
-      body: text('body').notNull(),
+    const pool = (await import('@dbcreds/pg')).createPool(ctx.source, {
+      ...where,
+      max: ctx.poolMax,
+      idleTimeoutMillis: ctx.idleTimeoutMs,
     });
-    const pool = createPool(ctx.source, { ...where, max: ctx.poolMax, idleTimeoutMillis: ctx.idleTimeoutMs });
-    const db = drizzle(pool);
-    return {
-      async step(w, n) {
-        if (inTx(n)) {
-          await db.transaction(async (tx) => {
-            await tx.insert(notes).values({ author: author(w), body: `note ${n} (tx)` });
-            await tx
-              .select({ n: count() })
-              .from(notes)
-              .where(eq(notes.author, author(w)));
-          });
-          return;
-        }
-        await db.insert(notes).values({ author: author(w), body: `note ${n}` });
-        await db
-          .select({ id: notes.id, body: notes.body })
-          .from(notes)
-          .where(eq(notes.author, author(w)))
-          .orderBy(desc(notes.id))
-          .limit(5);
-      },
-      close: () => pool.end(),
-    };
+    db = (await import('drizzle-orm/node-postgres')).drizzle(pool);
+    notes = pgTable('notes', { id: serial('id').primaryKey(), author: text('author'), body: text('body') });
+    close = () => pool.end();
+  } else {
+    const { int, mysqlTable, varchar } = await import('drizzle-orm/mysql-core');
+    const pool = (await import('@dbcreds/mysql2')).createPool(ctx.source, {
+      ...where,
+      connectionLimit: ctx.poolMax,
+      maxIdle: 0,
+      idleTimeout: ctx.idleTimeoutMs,
+    });
+    db = (await import('drizzle-orm/mysql2')).drizzle(pool);
+    const column = (name: string) => varchar(name, { length: 255 });
+    notes = mysqlTable('notes', {
+      id: int('id').autoincrement().primaryKey(),
+      author: column('author'),
+      body: column('body'),
+    });
+    close = () => pool.promise().end();
   }
-  const { drizzle } = await import('drizzle-orm/mysql2');
-  const { int, mysqlTable, varchar } = await import('drizzle-orm/mysql-core');
-  const { createPool } = await import('@dbcreds/mysql2');
-  const notes = mysqlTable('notes', {
-    id: int('id').autoincrement().primaryKey(),
-    author: varchar('author', { length: 64 }).notNull(),
-    body: varchar('body', { length: 255 }).notNull(),
-  });
-  const pool = createPool(ctx.source, {
-    ...where,
-    connectionLimit: ctx.poolMax,
-    maxIdle: 0,
-    idleTimeout: ctx.idleTimeoutMs,
-  });
-  const db = drizzle(pool);
   return {
     async step(w, n) {
       if (inTx(n)) {
-        await db.transaction(async (tx) => {
+        await db.transaction(async (tx: any) => {
           await tx.insert(notes).values({ author: author(w), body: `note ${n} (tx)` });
           await tx
             .select({ n: count() })
@@ -345,7 +327,7 @@ async function drizzleWorkload(ctx: WorkloadContext): Promise<Workload> {
         .orderBy(desc(notes.id))
         .limit(5);
     },
-    close: () => pool.promise().end(),
+    close,
   };
 }
 

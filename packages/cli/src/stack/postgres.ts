@@ -1,6 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chown, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,8 @@ export interface EmbeddedPostgres {
   readonly server: ServerInfo;
   /** Data directory (a fresh path under the OS temp dir, removed by `stop()`). */
   readonly dataDir: string;
+  /** With `tls`: the server's self-signed certificate (PEM), to pass as the client's `ssl: { ca }`. */
+  readonly tlsCertificate: string | undefined;
   /** Stops the server (fast shutdown: sessions are ended) and starts it again on the same port and data. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -36,9 +38,14 @@ export interface EmbeddedPostgresOptions {
   onLog?: (line: string) => void;
   /** PostgreSQL `max_connections`. Default 200. */
   maxConnections?: number;
+  /**
+   * Also accept TLS (`ssl=on`) with a fresh self-signed certificate for 127.0.0.1 (made with the
+   * `openssl` command; returned as `tlsCertificate`). Default false.
+   */
+  tls?: boolean;
 }
 
-const KNOWN_OPTIONS = new Set(['onLog', 'maxConnections']);
+const KNOWN_OPTIONS = new Set(['onLog', 'maxConnections', 'tls']);
 /** Log lines kept for the error message when the server fails to start. */
 const LOG_TAIL = 40;
 
@@ -67,6 +74,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions = {}):
   const dataDir = join(tmpdir(), `dbcreds-pg-${randomBytes(6).toString('hex')}`);
   const pwFile = `${dataDir}.pw`;
   let server: ChildProcess | undefined;
+  let tlsCertificate: string | undefined;
   // Last resort if the process exits without stop(): SIGINT the server (synchronous, 'exit' allows no more).
   const onExit = () => server?.kill('SIGINT');
   process.once('exit', onExit);
@@ -107,6 +115,14 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions = {}):
       `max_connections=${opts.maxConnections ?? 200}`,
       ...['fsync=off', 'synchronous_commit=off', 'full_page_writes=off'],
     ];
+    if (opts.tls) {
+      tlsCertificate = await selfSignedCertificate(dataDir, ids);
+      settings.push(
+        'ssl=on',
+        `ssl_cert_file=${join(dataDir, 'server.crt')}`,
+        `ssl_key_file=${join(dataDir, 'server.key')}`,
+      );
+    }
     const args = ['-D', dataDir, '-p', String(port), ...settings.flatMap((s) => ['-c', s])];
     start = () => serve(bin.postgres, args, ids, log);
     server = await start();
@@ -121,9 +137,26 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions = {}):
   return {
     server: { engine: 'postgres', host: '127.0.0.1', port, database: 'postgres', adminUser: 'postgres', adminPassword },
     dataDir,
+    tlsCertificate,
     restart,
     stop,
   };
+}
+
+/** server.crt / server.key (0600, owned by the server's OS user) in `dir`; resolves to the certificate PEM. */
+async function selfSignedCertificate(dir: string, ids: OsIds | undefined): Promise<string> {
+  const crt = join(dir, 'server.crt');
+  const key = join(dir, 'server.key');
+  const args = ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-keyout', key, '-out', crt];
+  args.push('-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1');
+  await new Promise<void>((resolve, reject) =>
+    execFile('openssl', args, (err) =>
+      err ? reject(new Error(`openssl could not make a certificate: ${err.message}`)) : resolve(),
+    ),
+  );
+  await chmod(key, 0o600);
+  if (ids) await Promise.all([chown(crt, ids.uid, ids.gid), chown(key, ids.uid, ids.gid)]);
+  return await readFile(crt, 'utf8');
 }
 
 /** Messages in English whatever the machine's locale: start-up is detected by the server's log line. */

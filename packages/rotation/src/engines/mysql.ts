@@ -1,19 +1,11 @@
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { ScrubbedDriverError } from '../errors.js';
+import { lazyModule } from './load.js';
 import type { ConnectParams, DbAccount, DbSession, EngineDriver } from './types.js';
 
 type Mysql2Promise = typeof import('mysql2/promise');
 
-let modulePromise: Promise<Mysql2Promise> | undefined;
-
-/** Loads mysql2 on first use so a PostgreSQL-only deployment doesn't need it. */
-function loadMysql2(): Promise<Mysql2Promise> {
-  modulePromise ??= import('mysql2/promise').then((m) => {
-    const mod = m as Mysql2Promise & { default?: Mysql2Promise };
-    return typeof mod.createConnection === 'function' ? mod : (mod.default as Mysql2Promise);
-  });
-  return modulePromise;
-}
+const loadMysql2 = lazyModule<Mysql2Promise>(() => import('mysql2/promise'), 'createConnection');
 
 export const mysqlDriver: EngineDriver = {
   async connect(params: ConnectParams): Promise<DbSession> {

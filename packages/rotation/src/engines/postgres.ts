@@ -1,19 +1,11 @@
 import type { Client, ClientConfig } from 'pg';
 import { ScrubbedDriverError } from '../errors.js';
+import { lazyModule } from './load.js';
 import type { ConnectParams, DbAccount, DbSession, EngineDriver } from './types.js';
 
 type PgModule = typeof import('pg');
 
-let modulePromise: Promise<PgModule> | undefined;
-
-/** Loads pg on first use so a MySQL-only deployment doesn't need it. */
-function loadPg(): Promise<PgModule> {
-  modulePromise ??= import('pg').then((m) => {
-    const mod = m as PgModule & { default?: PgModule };
-    return typeof mod.Client === 'function' ? mod : (mod.default as PgModule);
-  });
-  return modulePromise;
-}
+const loadPg = lazyModule<PgModule>(() => import('pg'), 'Client');
 
 export const postgresDriver: EngineDriver = {
   async connect(params: ConnectParams): Promise<DbSession> {

@@ -1,7 +1,20 @@
-/** Optional peers are loaded lazily: a PostgreSQL app need not install mariadb (and the reverse). */
-import { type CredentialSource, DbCredsError, type DbCredentials } from '@dbcreds/core';
-import { isLoginRefused, loadPeer } from '@dbcreds/core/adapter';
-import peerRequire from './require.cjs';
+/**
+ * A pool for the `mariadb` connector (MariaDB and MySQL) whose connections take user and password
+ * from a CredentialSource. The connector fixes the password per pool, so this facade swaps inner
+ * pools when the secret version changes, and refreshes the secret and retries once when the server
+ * refuses a login (core's `withAuthRetry`). Prisma's `PrismaMariaDb` runs over it (`@dbcreds/prisma`).
+ */
+import { type CredentialSource, type CredentialSourceOptions, DbCredsError, type DbCredentials } from '@dbcreds/core';
+import {
+  adoptSource,
+  checkOptions,
+  closeWith,
+  endpointFieldsFromSecret,
+  endpointFromSecret,
+  isLoginRefused,
+  type SecretEndpointFields,
+} from '@dbcreds/core/adapter';
+import mariadb from 'mariadb';
 
 /** MySQL pool defaults (ms): why minimumIdle is 1, acquireTimeout 5 s and initializationTimeout 1 s: see README. */
 export const MARIADB_POOL_DEFAULTS = {
@@ -12,9 +25,11 @@ export const MARIADB_POOL_DEFAULTS = {
   prepareCacheLength: 0,
 };
 
-/** An optional peer, loaded with this package's own require when first needed (ConfigurationError if missing). */
-export const peer = (name: string): any =>
-  loadPeer(peerRequire, name, '@dbcreds/prisma', { keys: ['provider'], why: 'for this provider' });
+/** mariadb `PoolConfig` without credentials (host/port/database win over the secret's), plus `closeSource`. */
+export type RotatingMariaDbPoolConfig = Record<string, unknown> & {
+  /** Close the source on `end()`. Default: true when `source` was given as options (the pool created it). */
+  closeSource?: boolean;
+};
 
 type Entry = {
   pool: any;
@@ -38,18 +53,30 @@ function withErrorTap(logger: any, onError: (err: unknown) => void): object {
 }
 
 /**
- * The pool handed to PrismaMariaDb (duck-typed: getConnection/query/execute/end). mariadb fixes the
- * password per pool, so a new secret version gets a new inner pool and the old one is ended: idle
- * connections close at once, checked-out ones when released (mariadb destroys leftovers after 10 s).
+ * The facade (duck-typed like a mariadb pool: getConnection/query/execute/end; PrismaMariaDb takes it). A
+ * new secret version gets a new inner pool and the old one is ended: idle connections close at once,
+ * checked-out ones when released (mariadb destroys leftovers after 10 s).
  */
 export class RotatingMariaDbPool {
+  readonly source: CredentialSource;
+  readonly #config: Record<string, unknown>;
+  readonly #closeSource: boolean;
+  readonly #fill: SecretEndpointFields;
   #current: Entry | undefined;
   #closed = false;
 
-  constructor(
-    private readonly source: CredentialSource,
-    private readonly config: Record<string, unknown>,
-  ) {}
+  constructor(source: CredentialSource | CredentialSourceOptions, config: RotatingMariaDbPoolConfig = {}) {
+    checkOptions('mariadb', config, 'the pool config', {
+      forbidden: ['user', 'password'],
+      why: 'user and password come from the secret; use host/port/database',
+    });
+    const { closeSource, ...rest } = config;
+    const adopted = adoptSource(source, closeSource);
+    this.source = adopted.source;
+    this.#closeSource = adopted.closeSource;
+    this.#config = rest;
+    this.#fill = endpointFieldsFromSecret(rest);
+  }
 
   /** One acquisition through `source.withAuthRetry`; one more on the newest pool if a swap ended the one it waited on. */
   getConnection(): Promise<any> {
@@ -67,11 +94,11 @@ export class RotatingMariaDbPool {
   query = (sql: unknown, values?: unknown): Promise<any> => this.#run('query', sql, values);
   execute = (sql: unknown, values?: unknown): Promise<any> => this.#run('execute', sql, values);
 
-  async end(): Promise<void> {
+  end(): Promise<void> {
     this.#closed = true;
     const entry = this.#current;
     this.#current = undefined;
-    await entry?.pool.end();
+    return closeWith({ source: this.source, closeSource: this.#closeSource }, async () => entry?.pool.end());
   }
 
   async #run(method: 'query' | 'execute', sql: unknown, values: unknown): Promise<any> {
@@ -89,23 +116,21 @@ export class RotatingMariaDbPool {
     // Same version = same user and password (the stage may move from AWSPENDING to AWSCURRENT). A pool
     // whose login was refused is replaced even so: its own retries back off up to 10 s.
     if (previous?.creds.versionId === creds.versionId && !previous.refused) return previous;
-    const { host, port, database, logger, ...rest } = this.config;
+    const { logger, ...rest } = this.#config;
     const entry = { creds, waiters: new Set(), refused: false } as Omit<Entry, 'pool'> as Entry;
     // mariadb's pool reports only the first error since its last good connection (its 'error' event
     // and acquire timeouts carry it as `cause`): after a connect timeout, the refusals that follow are
     // invisible there. The connector logs each connection's own error: the refusals are taken from there.
-    entry.pool = peer('mariadb').createPool({
+    entry.pool = mariadb.createPool({
       ...MARIADB_POOL_DEFAULTS,
       ...rest,
-      host: host ?? creds.host,
-      port: port ?? creds.port,
-      database: database ?? creds.dbname,
+      ...endpointFromSecret(creds, this.#fill),
       user: creds.username,
       password: creds.password,
       logger: withErrorTap(logger, (err) => {
         if (refusedLogin(err)) entry.refusal = err;
       }),
-    });
+    } as mariadb.PoolConfig);
     const pool = entry.pool;
     pool.on('connection', () => {
       entry.refusal = undefined;
@@ -142,4 +167,12 @@ function acquire(entry: Entry): Promise<any> {
       },
     );
   });
+}
+
+/** `new RotatingMariaDbPool(source, config)`. `source`: a CredentialSource or its options (then the pool owns it). */
+export function createPool(
+  source: CredentialSource | CredentialSourceOptions,
+  config: RotatingMariaDbPoolConfig = {},
+): RotatingMariaDbPool {
+  return new RotatingMariaDbPool(source, config);
 }

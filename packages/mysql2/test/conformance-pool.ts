@@ -1,0 +1,15 @@
+import type { ConformanceContext } from '@dbcreds/testbed';
+import type { Pool } from 'mysql2';
+import { createPool } from '../src/index.js';
+
+/** The pool every conformance run of this package uses (directly, or under Drizzle / Kysely). */
+export function conformancePool(ctx: ConformanceContext): Pool {
+  return createPool(ctx.source, {
+    host: ctx.host,
+    port: ctx.port,
+    database: ctx.database,
+    connectionLimit: ctx.maxConnections,
+    maxIdle: 0,
+    idleTimeout: ctx.idleTimeoutMs,
+  });
+}
