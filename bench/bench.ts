@@ -6,6 +6,7 @@
  *   agent-fleet  K processes on one host: each direct vs all through one Secrets Manager Agent (agent-fleet.ts)
  *   core       source.get() cache-hit micro-benchmark (core-get.ts)
  *   cost       Secrets Manager cost of a fleet, from the newest drill result (cost.ts)
+ *   soak       continuous load through the adapters, rotations and SM faults; heap/RSS slopes (soak.ts)
  */
 const SCRIPTS: Record<string, string> = {
   overhead: './overhead.ts',
@@ -14,6 +15,7 @@ const SCRIPTS: Record<string, string> = {
   'agent-fleet': './agent-fleet.ts',
   core: './core-get.ts',
   cost: './cost.ts',
+  soak: './soak.ts',
 };
 
 const name = process.argv[2];

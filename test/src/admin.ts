@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createDbAdmin, type DbAdmin } from 'dbcreds/testing';
+import { rememberPassword } from './leak-audit.js';
 import { type EngineName, type ServerInfo, serverFor, testbedFacts } from './servers.js';
 
 export interface UserCreds {
@@ -61,7 +62,7 @@ export interface Admin {
 
 /** Random password: URL-safe base64, 24 characters. */
 export function randomPassword(): string {
-  return randomBytes(18).toString('base64url');
+  return rememberPassword(randomBytes(18).toString('base64url'));
 }
 
 /** A unique name for this run: `dbc<runId>_<prefix>_<8 hex>` (max 40 chars; safe as PG and MySQL identifier). */

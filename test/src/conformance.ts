@@ -13,6 +13,7 @@ import {
 } from '@dbcreds/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Admin, createAdmin, randomPassword, type UserCreds } from './admin.js';
+import { currentAudit, LeakAudit, setCurrentAudit } from './leak-audit.js';
 import {
   dbSecretFor,
   moveCurrent,
@@ -31,6 +32,8 @@ export interface ConformanceClient {
   transaction(body: (query: () => Promise<string>) => Promise<void>): Promise<void>;
   /** Ends the pool / ORM. Must not close `ctx.source` (the suite does). */
   close(): Promise<void>;
+  /** The library's objects (pool, ORM instance…) for the leak audit's `inspect` (optional). */
+  inspectables?(): unknown[];
 }
 
 export interface ConformanceContext {
@@ -121,13 +124,14 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
         const s = await Scenario.start(engine, admin, opts.create, sourceOpts ?? {}, opts.backend ?? 'sdk');
         try {
           await body(s);
+          s.auditEnd();
         } finally {
           if (process.env.DBCREDS_CONFORMANCE_REPORT) {
             // GetSecretValue calls since the scenario's last counter reset (the asserted window).
             console.info(
               `[conformance] ${opts.name} ${engine} #${n}: queries ok=${s.queries.ok} failed=${s.queries.failed} ` +
                 `GetSecretValue=${s.getSecretValueCalls()} ` +
-                `attempts=${s.attempts} refreshes=${s.source.stats().refreshes} ${Date.now() - started}ms`,
+                `attempts=${s.attempts} refreshes=${s.source.stats().refreshes} audited=${s.audit.lines} ${Date.now() - started}ms`,
             );
           }
           await s.dispose();
@@ -453,7 +457,15 @@ class Scenario {
     readonly user: UserCreds,
     readonly secretId: string,
     readonly source: CredentialSource,
+    readonly audit: LeakAudit,
   ) {}
+
+  /** Leak audit: inspect the source and the library's objects, then no password of the run anywhere. */
+  auditEnd(): void {
+    this.audit.add('source', this.source);
+    for (const o of this.client.inspectables?.() ?? []) this.audit.add('client', o);
+    this.audit.assertClean();
+  }
 
   static async start(
     engine: EngineName,
@@ -468,8 +480,11 @@ class Scenario {
     const secretId = uniqueSecretName('conformance');
     await putDbSecret(sm.client, secretId, dbSecretFor(engine, user));
     const reader = sm.agent ? { agent: sm.agent } : { client: sm.client };
-    const source = createCredentialSource({ secretId, ...reader, ...sourceOpts });
-    const s = new Scenario(engine, admin, sm, user, secretId, source);
+    const audit = new LeakAudit();
+    setCurrentAudit(audit);
+    const source = createCredentialSource({ secretId, ...reader, logger: audit.logger, ...sourceOpts });
+    audit.watch(source);
+    const s = new Scenario(engine, admin, sm, user, secretId, source, audit);
     s.instrument();
     sm.sm.resetCounters();
     const server = serverFor(engine);
@@ -477,7 +492,14 @@ class Scenario {
       engine,
       source,
       createSource: (overrides = {}) => {
-        const extra = createCredentialSource({ secretId, ...reader, ...sourceOpts, ...overrides });
+        const extra = createCredentialSource({
+          secretId,
+          ...reader,
+          logger: audit.logger,
+          ...sourceOpts,
+          ...overrides,
+        });
+        audit.watch(extra);
         s.extraSources.push(extra);
         return extra;
       },
@@ -578,6 +600,7 @@ class Load {
         this.ok++;
       } catch (err) {
         this.failures.push(err);
+        currentAudit?.error(err);
       } finally {
         this.inFlight--;
       }
@@ -617,7 +640,10 @@ async function settle<T>(promises: Promise<T>[]): Promise<{ values: T[]; failure
   const failures: string[] = [];
   for (const r of results) {
     if (r.status === 'fulfilled') values.push(r.value);
-    else failures.push(describeError(r.reason));
+    else {
+      currentAudit?.error(r.reason);
+      failures.push(describeError(r.reason));
+    }
   }
   return { values, failures };
 }
@@ -626,6 +652,7 @@ async function captureError(p: Promise<unknown>): Promise<unknown> {
   try {
     await p;
   } catch (err) {
+    currentAudit?.error(err);
     return err;
   }
   throw new Error('expected the query to fail, but it succeeded');

@@ -33,13 +33,40 @@ export function applyCredentials(
   fill: SecretEndpointFields,
 ): void {
   target.user = creds.username;
+  hidePassword(target, creds.password);
+  Object.assign(target, endpointFromSecret(creds, fill));
+}
+
+/**
+ * Makes `target.password` a non-enumerable accessor (with `value`, or the value it holds now): the driver
+ * reads it as before, while `inspect(…, { showHidden: true })` of the object (and of objects sharing it,
+ * e.g. mysql2's pool connections) shows `[Getter/Setter]`, and JSON, spreads and `Object.assign` skip it.
+ */
+export function hidePassword(target: object | null | undefined, value?: string): void {
+  if (target === null || typeof target !== 'object') return;
+  const own = Object.getOwnPropertyDescriptor(target, 'password');
+  if (value === undefined && !(own && 'value' in own && typeof own.value === 'string')) return;
+  let password = value ?? (own!.value as string);
   Object.defineProperty(target, 'password', {
-    value: creds.password,
+    get: () => password,
+    set: (v: string) => {
+      password = v;
+    },
     enumerable: false,
-    writable: true,
     configurable: true,
   });
-  Object.assign(target, endpointFromSecret(creds, fill));
+}
+
+/**
+ * `hidePassword` on the places drivers keep a connection's password after connecting: the object
+ * itself and pg's `connectionParameters` (pg `Client`), mysql2's `config` (`Connection`).
+ */
+export function hideConnectionPassword(conn: unknown): void {
+  if (conn === null || typeof conn !== 'object') return;
+  const c = conn as { connectionParameters?: object; config?: object };
+  hidePassword(c);
+  hidePassword(c.connectionParameters);
+  hidePassword(c.config);
 }
 
 /** The secret's `host` / `port` / `dbname` (as `database`) that `fill` selects and the secret has. */

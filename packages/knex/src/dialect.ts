@@ -1,7 +1,7 @@
 // `@dbcreds/knex/dialect`: the dialect-subclass mechanism alone. It imports no knex module, so
 // callers holding their own copy of a knex dialect class (MikroORM 6 bundles knex) can use it.
 import type { CredentialSource } from '@dbcreds/core';
-import { applyCredentials, closeWith, type SecretEndpointFields } from '@dbcreds/core/adapter';
+import { applyCredentials, closeWith, hideConnectionPassword, type SecretEndpointFields } from '@dbcreds/core/adapter';
 
 /** The members of a knex dialect instance (`Knex.Client` subclass) the subclass uses. */
 export interface KnexDialect {
@@ -51,7 +51,10 @@ export function rotatingDialect<D extends KnexDialectClass>(
         const settings = { ...this.#base };
         applyCredentials(settings, creds, fill);
         this.connectionSettings = settings;
-        return super.acquireRawConnection();
+        return super.acquireRawConnection().then((conn) => {
+          hideConnectionPassword(conn); // the driver's copy (pg connectionParameters, mysql2 config)
+          return conn;
+        });
       });
     }
 

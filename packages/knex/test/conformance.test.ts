@@ -35,6 +35,8 @@ for (const backend of ['sdk', 'agent'] as const) {
         query,
         transaction: (body) => db.transaction((trx) => body(() => inTrx(trx))),
         close: () => db.destroy(),
+        // knex re-hides mysql2's config.password as a non-configurable value itself (README, Caveats).
+        inspectables: () => (ctx.engine === 'postgres' ? [db, db.client] : []),
       };
     },
   });

@@ -16,6 +16,7 @@ runConformanceSuite({
       transaction: (body) =>
         orm.em.fork().transactional((em) => body(() => currentUser(orm, ctx.engine, em.getTransactionContext()))),
       close: () => orm.close(true),
+      inspectables: () => [orm.config.getAll(), orm.em.getConnection()],
     };
   },
 });

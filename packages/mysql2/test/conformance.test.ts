@@ -30,6 +30,7 @@ for (const backend of ['sdk', 'agent'] as const) {
           }
         },
         close: () => pool.end(),
+        inspectables: () => [pool],
       };
     },
   });

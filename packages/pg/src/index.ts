@@ -4,8 +4,15 @@
  * that pg-pool serves with an idle, already authenticated client skips all of that.
  */
 import type { CredentialSource, CredentialSourceOptions } from '@dbcreds/core';
-import { adoptSource, applyCredentials, checkOptions, endpointFieldsFromSecret } from '@dbcreds/core/adapter';
-import { iamDriverRequirements, type SecretEndpointFields } from '@dbcreds/core/adapter';
+import {
+  adoptSource,
+  applyCredentials,
+  checkOptions,
+  endpointFieldsFromSecret,
+  hideConnectionPassword,
+  iamDriverRequirements,
+  type SecretEndpointFields,
+} from '@dbcreds/core/adapter';
 import pg from 'pg';
 
 /** pg.PoolConfig without the keys that would override the secret, plus `closeSource`. */
@@ -81,6 +88,7 @@ export function installRetry<P extends PgPoolLike>(pool: P, source: CredentialSo
   const connect = (cb?: ConnectCallback): Promise<pg.PoolClient> | undefined =>
     checkout(pool, source, (done) => original(done), from, (pool.options as { max?: number }).max ?? 10, cb);
   Object.defineProperty(pool, 'connect', { value: connect, writable: true, configurable: true });
+  (pool as unknown as Partial<pg.Pool>).on?.('connect', hideConnectionPassword);
   return pool;
 }
 
@@ -183,7 +191,7 @@ export class RetryingPool extends pg.Pool {
     this.source = adopted.source;
     this.#ownsSource = adopted.closeSource;
     this.#from = endpointFieldsFromSecret(poolConfig);
-    this.on('error', NOOP);
+    this.on('error', NOOP).on('connect', hideConnectionPassword);
     const query = super.query.bind(this) as (...a: unknown[]) => Promise<unknown>;
     Object.defineProperty(this, 'query', { value: retryEnded(query, this.options.max ?? 10), writable: true });
   }

@@ -45,6 +45,7 @@ async function create(ctx: ConformanceContext): Promise<ConformanceClient> {
       );
     },
     close: () => prisma.$disconnect(),
+    inspectables: () => [prisma],
   };
 }
 

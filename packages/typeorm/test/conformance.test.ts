@@ -54,6 +54,7 @@ runConformanceSuite({
       query: () => whoami(),
       transaction: (body) => inTransaction(dataSource, (manager) => body(() => whoami(manager))),
       close: () => dataSource.destroy(),
+      inspectables: () => [dataSource, dataSource.driver],
     };
   },
 });

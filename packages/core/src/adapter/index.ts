@@ -5,6 +5,8 @@ export {
   applyCredentials,
   endpointFieldsFromSecret,
   endpointFromSecret,
+  hideConnectionPassword,
+  hidePassword,
   type SecretEndpointFields,
 } from '../connection.js';
 export {
