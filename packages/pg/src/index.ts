@@ -21,11 +21,7 @@ export type RetryingPoolConfig = Omit<pg.PoolConfig, 'user' | 'password' | 'conn
   closeSource?: boolean;
 };
 
-type ConnectCallback = (
-  err: Error | undefined,
-  client: pg.PoolClient | undefined,
-  done: (release?: any) => void,
-) => void;
+type ConnectCallback = (err: Error | undefined, client: pg.PoolClient | undefined, done: (r?: any) => void) => void;
 
 /** The part of a pg-pool a retry needs: `connect()` (promise form) and the options new clients copy. */
 export interface PgPoolLike {
