@@ -1,5 +1,6 @@
 import type { CredentialSource } from '@dbcreds/core';
 import type { OrmName } from '../args.js';
+import { inTransaction, pgTransactional } from '../stack/transaction.js';
 import type { StackEngine } from '../stack/types.js';
 
 /** Everything a workload needs; user and password always come from `source`. */
@@ -75,17 +76,10 @@ async function pgWorkload(ctx: WorkloadContext): Promise<Workload> {
     async step(w, n) {
       if (inTx(n)) {
         const client = await pool.connect();
-        try {
-          await client.query('BEGIN');
+        await inTransaction(pgTransactional(client), async () => {
           await client.query('INSERT INTO notes (author, body) VALUES ($1, $2)', [author(w), `note ${n} (tx)`]);
           await client.query('SELECT count(*) FROM notes WHERE author = $1', [author(w)]);
-          await client.query('COMMIT');
-        } catch (err) {
-          await client.query('ROLLBACK').catch(() => {});
-          throw err;
-        } finally {
-          client.release();
-        }
+        });
         return;
       }
       await pool.query('INSERT INTO notes (author, body) VALUES ($1, $2)', [author(w), `note ${n}`]);
@@ -110,17 +104,15 @@ async function mysql2Workload(ctx: WorkloadContext): Promise<Workload> {
     async step(w, n) {
       if (inTx(n)) {
         const conn = await db.getConnection();
-        try {
-          await conn.beginTransaction();
+        const tx = {
+          begin: () => conn.beginTransaction(),
+          commit: () => conn.commit(),
+          rollback: () => conn.rollback(),
+        };
+        await inTransaction({ ...tx, release: () => conn.release() }, async () => {
           await conn.query('INSERT INTO notes (author, body) VALUES (?, ?)', [author(w), `note ${n} (tx)`]);
           await conn.query('SELECT count(*) AS n FROM notes WHERE author = ?', [author(w)]);
-          await conn.commit();
-        } catch (err) {
-          await conn.rollback().catch(() => {});
-          throw err;
-        } finally {
-          conn.release();
-        }
+        });
         return;
       }
       await db.query('INSERT INTO notes (author, body) VALUES (?, ?)', [author(w), `note ${n}`]);

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import type { CreateLoginOptions, DbAdmin, Login, ServerInfo } from './types.js';
+import { inTransaction, pgTransactional } from './transaction.js';
 
 const NOTES_PG = `CREATE TABLE notes (
   id serial PRIMARY KEY,
@@ -64,17 +65,10 @@ function pgDialect(server: ServerInfo): Dialect {
    */
   const serialized = async (statements: string[]) => {
     const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
+    await inTransaction(pgTransactional(client), async () => {
       await client.query('SELECT pg_advisory_xact_lock(726873)');
       for (const sql of statements) await client.query(sql);
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   };
   const grantDatabase = async (username: string, database: string) => {
     const statements = [`GRANT ALL PRIVILEGES ON DATABASE ${id(database)} TO ${id(username)}`];
