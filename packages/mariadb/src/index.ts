@@ -39,6 +39,7 @@ type Entry = {
   refusal?: unknown;
 };
 
+const NOOP = (): void => {};
 /** A login the server refused (fatal: a query's 1044 is not); core's table, see isLoginRefused. */
 const refusedLogin = (err: any): boolean => err?.fatal === true && isLoginRefused(err);
 /** The mariadb `logger` option (function or object), with `onError` called before its `error`. */
@@ -78,8 +79,53 @@ export class RotatingMariaDbPool {
     this.#fill = endpointFieldsFromSecret(rest);
   }
 
-  /** One acquisition through `source.withAuthRetry`; one more on the newest pool if a swap ended the one it waited on. */
+  /**
+   * A connection. Served by an idle, already authenticated connection of the current pool: straight
+   * from it. Otherwise one acquisition through `source.withAuthRetry`, and one more on the newest pool
+   * if a swap ended the one it waited on.
+   */
   getConnection(): Promise<any> {
+    return this.#call('getConnection');
+  }
+
+  query = (sql: unknown, values?: unknown): Promise<any> => this.#call('query', sql, values);
+  execute = (sql: unknown, values?: unknown): Promise<any> => this.#call('execute', sql, values);
+
+  end(): Promise<void> {
+    this.#closed = true;
+    const entry = this.#current;
+    this.#current = undefined;
+    return closeWith({ source: this.source, closeSource: this.#closeSource }, async () => entry?.pool.end());
+  }
+
+  /**
+   * On the current pool when it holds an idle connection for the source's current version (mariadb
+   * hands it out synchronously: no login, no credential); otherwise through the credential path. If
+   * mariadb still needed a new connection (the idle one failed its validation) and the server refused
+   * that login, the statement never ran: the credential path runs it, with its refresh and retry.
+   */
+  #call(method: 'getConnection' | 'query' | 'execute', sql?: unknown, values?: unknown): Promise<any> {
+    const slow = () => (method === 'getConnection' ? this.#acquireSlow() : this.#runSlow(method, sql, values));
+    const e = this.#current;
+    if (!e || e.refused || e.pool.idleConnections() === 0) return slow();
+    // mariadb refills its pool on its own: a call still lets an expired TTL start the background reload.
+    this.source.get().catch(NOOP);
+    if (this.source.stats().versionId !== e.creds.versionId) return slow();
+    return e.pool[method](sql, values).catch((err: any) =>
+      refusedLogin(err) || refusedLogin(err?.cause) ? slow() : Promise.reject(err),
+    );
+  }
+
+  async #runSlow(method: 'query' | 'execute', sql: unknown, values: unknown): Promise<any> {
+    const conn = await this.#acquireSlow();
+    try {
+      return await conn[method](sql, values);
+    } finally {
+      await conn.release();
+    }
+  }
+
+  #acquireSlow(): Promise<any> {
     return this.source.withAuthRetry(async (creds) => {
       const entry = this.#poolFor(creds);
       try {
@@ -89,25 +135,6 @@ export class RotatingMariaDbPool {
         return acquire(this.#current);
       }
     });
-  }
-
-  query = (sql: unknown, values?: unknown): Promise<any> => this.#run('query', sql, values);
-  execute = (sql: unknown, values?: unknown): Promise<any> => this.#run('execute', sql, values);
-
-  end(): Promise<void> {
-    this.#closed = true;
-    const entry = this.#current;
-    this.#current = undefined;
-    return closeWith({ source: this.source, closeSource: this.#closeSource }, async () => entry?.pool.end());
-  }
-
-  async #run(method: 'query' | 'execute', sql: unknown, values: unknown): Promise<any> {
-    const conn = await this.getConnection();
-    try {
-      return await conn[method](sql, values);
-    } finally {
-      await conn.release();
-    }
   }
 
   #poolFor(creds: DbCredentials): Entry {

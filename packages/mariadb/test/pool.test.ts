@@ -127,3 +127,61 @@ describe('RotatingMariaDbPool: refused logins', () => {
     expect(Date.now() - started).toBeLessThan(4_000);
   });
 });
+
+describe('RotatingMariaDbPool: the idle fast path', () => {
+  let sm: TestSecretsManager;
+  let admin: Admin;
+  const users: string[] = [];
+
+  beforeAll(async () => {
+    sm = await startTestSecretsManager();
+    admin = await createAdmin('mysql');
+  });
+  afterAll(async () => {
+    for (const u of users) await admin.dropUser(u);
+    await admin?.close();
+    await sm?.close();
+  });
+
+  // A call served by an idle connection of the current version skips withAuthRetry (the overhead
+  // benchmark's Prisma/MariaDB pair); a version the source learned since takes the credential path
+  // again, which swaps to the new version's pool.
+  it('idle connections serve calls without the credential path; a new version in the source swaps the pool', async () => {
+    const a = await admin.createUser({ prefix: 'mdbfast' });
+    users.push(a.username);
+    const secretId = uniqueSecretName('mariadb-fast');
+    await putDbSecret(sm.client, secretId, dbSecretFor('mysql', a));
+    const source = createCredentialSource({ secretId, client: sm.client });
+    const pool = new RotatingMariaDbPool(source, { ...serverFor('mysql'), connectionLimit: 2 });
+    let credentialPath = 0;
+    const withAuthRetry = source.withAuthRetry.bind(source);
+    source.withAuthRetry = (attempt) => {
+      credentialPath++;
+      return withAuthRetry(attempt);
+    };
+    try {
+      const who = async (run: () => Promise<any>) => String((await run())[0].u).split('@')[0];
+      expect(await who(() => pool.query('SELECT CURRENT_USER() AS u'))).toBe(a.username);
+      expect(credentialPath).toBe(1);
+      for (let i = 0; i < 20; i++) {
+        expect(await who(() => (i % 2 ? pool.execute : pool.query)('SELECT CURRENT_USER() AS u'))).toBe(a.username);
+      }
+      const conn = await pool.getConnection();
+      await conn.release();
+      expect(credentialPath).toBe(1);
+
+      const b = { username: `${a.username}_b`, password: randomPassword() };
+      await admin.cloneUser(a.username, b.username, b.password);
+      users.push(b.username);
+      await putDbSecret(sm.client, secretId, dbSecretFor('mysql', b));
+      await source.refresh(); // the source learns B (as a TTL reload or another pool's refresh would)
+      expect(await who(() => pool.query('SELECT CURRENT_USER() AS u'))).toBe(b.username);
+      expect(credentialPath).toBe(2);
+      expect(await who(() => pool.query('SELECT CURRENT_USER() AS u'))).toBe(b.username);
+      expect(credentialPath).toBe(2);
+    } finally {
+      await pool.end();
+      source.close();
+    }
+  });
+});

@@ -29,7 +29,6 @@ export interface PgPoolLike {
   options: { user?: string; password?: unknown; host?: string; port?: number; database?: string };
 }
 
-const FORBIDDEN = ['user', 'password', 'connectionString'];
 const NOOP = (): void => {};
 
 /**
@@ -62,8 +61,7 @@ function guarded(connectOnce: (cb: ConnectCallback) => void): Promise<pg.PoolCli
   );
 }
 
-function deliver(p: Promise<pg.PoolClient>, cb: ConnectCallback | undefined): Promise<pg.PoolClient> | undefined {
-  if (!cb) return p;
+function deliver(p: Promise<pg.PoolClient>, cb: ConnectCallback): undefined {
   // An exception in the callback must not become a rejection.
   p.then(
     (client) => process.nextTick(cb, undefined, client, client.release.bind(client)),
@@ -148,21 +146,28 @@ function checkout(
  * connection. Not retried: callback and Submittable forms, texts with `;` (several statements may carry
  * their own COMMIT). See README, "Connections ended by the server".
  */
-function retryEnded(query: (...a: unknown[]) => Promise<unknown>, max: number): pg.Pool['query'] {
-  return ((...args: any[]) => {
-    const [q, values, cb] = args;
+function retryEnded(pool: pg.Pool, run: (q: any, values?: unknown, cb?: unknown) => unknown, max: number) {
+  const P = (pool as unknown as { Promise?: PromiseConstructor }).Promise ?? Promise;
+  return ((q: any, values?: unknown, cb?: unknown) => {
     if (typeof values === 'function' || typeof cb === 'function' || typeof q?.submit === 'function') {
-      return query(...args);
+      return run(q, values, cb);
     }
-    const text: unknown = typeof q === 'string' ? q : q?.text;
-    const attempt = (retries: number): Promise<unknown> =>
-      query(q, values).catch((err: { code?: unknown }) => {
-        if (err?.code !== '57P01' || retries <= 0 || typeof text !== 'string' || text.includes(';')) throw err;
-        return attempt(retries - 1);
-      });
-    return attempt(max);
+    // pg-pool's callback form inside pg-pool's own promise shape: no promise more than a plain pool.query.
+    return new P((resolve, reject) => {
+      let retries = max;
+      const done = (err: { code?: unknown } | undefined, res: unknown): unknown => {
+        if (err?.code === '57P01' && retries-- > 0 && oneStatement(q)) return run(q, values, done);
+        return err ? reject(err) : resolve(res);
+      };
+      run(q, values, done);
+    }).catch((err: Error) => {
+      Error.captureStackTrace(err); // as pg-pool does: a stack trace back to the caller, not to the socket
+      throw err;
+    });
   }) as pg.Pool['query'];
 }
+
+const oneStatement = (q: any): boolean => typeof (q?.text ?? q) === 'string' && !(q?.text ?? q).includes(';');
 
 /**
  * `pg.Pool` (instanceof holds) that reads user/password from the source for every new
@@ -176,7 +181,7 @@ export class RetryingPool extends pg.Pool {
 
   constructor(source: CredentialSource | CredentialSourceOptions, config: RetryingPoolConfig = {}) {
     checkOptions('pg', config, 'the pool config', {
-      forbidden: FORBIDDEN,
+      forbidden: ['user', 'password', 'connectionString'],
       why: 'user and password come from the secret (and a connectionString would silently override them); use host/port/database',
     });
     const { closeSource, ...poolConfig } = config;
@@ -188,8 +193,8 @@ export class RetryingPool extends pg.Pool {
     this.#ownsSource = adopted.closeSource;
     this.#from = endpointFieldsFromSecret(poolConfig);
     this.on('error', NOOP).on('connect', hideConnectionPassword);
-    const query = super.query.bind(this) as (...a: unknown[]) => Promise<unknown>;
-    Object.defineProperty(this, 'query', { value: retryEnded(query, this.options.max ?? 10), writable: true });
+    const query = super.query.bind(this) as (q: unknown, values?: unknown, cb?: unknown) => unknown;
+    Object.defineProperty(this, 'query', { value: retryEnded(this, query, this.options.max ?? 10), writable: true });
   }
 
   override connect(): Promise<pg.PoolClient>;

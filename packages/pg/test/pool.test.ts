@@ -128,6 +128,31 @@ describe('@dbcreds/pg', () => {
     source.close();
   });
 
+  // pool.query's promise form runs pg-pool's callback form under one promise of the pool's own
+  // Promise (the 57P01 retry lives in that callback): results, query configs, errors and their stacks
+  // are pg-pool's.
+  it("pool.query: config objects and values; an error is the server's, with a stack back to the caller", async () => {
+    const source = createCredentialSource({ secretId, client: tsm.client });
+    const pool = createPool(source, { database: serverFor('postgres').database, max: 2, closeSource: true });
+    try {
+      expect((await pool.query('SELECT $1::int AS n', [7])).rows).toEqual([{ n: 7 }]);
+      const r = await pool.query({ text: 'SELECT $1::text AS t', values: ['x'], rowMode: 'array' });
+      expect(r.rows).toEqual([['x']]);
+      const err: any = await (async function callerOfTheFailingQuery() {
+        return await pool.query('SELECT * FROM no_such_table_here');
+      })().catch((e: unknown) => e);
+      expect(err.code).toBe('42P01');
+      expect(String(err.stack)).toContain('callerOfTheFailingQuery');
+      await new Promise<void>((resolve, reject) =>
+        pool.query('SELECT 1 AS one', (e: Error | undefined, res: any) =>
+          e ? reject(e) : (expect(res.rows).toEqual([{ one: 1 }]), resolve()),
+        ),
+      );
+    } finally {
+      await pool.end();
+    }
+  });
+
   it('a client that errors while it is handed over (killed right after login) is not an unhandled error', async () => {
     // Prepare: a pool-like whose connect calls back and then, in the same synchronous run (as pg's
     // parser does with the rest of a socket chunk), emits the ErrorResponse of a killed session.
