@@ -14,6 +14,12 @@ import { createCredentialSource } from '@dbcreds/core';
 import { startLocalSecretsManager } from '@dbcreds/local-secrets-manager';
 import { putDbSecret } from '@dbcreds/testbed';
 
+if (process.argv.slice(2).some((a) => a === '--help' || a === '-h')) {
+  console.log(
+    'Usage: npm run bench -- core   (env BENCH_MS: ms per round, default 400; BENCH_ROUNDS: rounds, default 7)',
+  );
+  process.exit(0);
+}
 const ROUND_MS = Number(process.env.BENCH_MS ?? 400);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const BATCH = 1000;

@@ -16,7 +16,18 @@ interface DrillReport {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { drill: { type: 'string' }, engine: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({
+    options: { drill: { type: 'string' }, engine: { type: 'string' }, help: { type: 'boolean' } },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(
+      'Usage: npm run bench -- cost [--drill <drill-*.json>] [--engine postgres|mysql]\n' +
+        '  --drill   the drill report to price (default: the newest bench/results/drill-YYYY-MM-DD.json)\n' +
+        '  --engine  which engine of that report (default postgres)',
+    );
+    return;
+  }
   const results = join(dirname(fileURLToPath(import.meta.url)), 'results');
   const file =
     values.drill ??

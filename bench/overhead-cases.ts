@@ -93,6 +93,14 @@ const mysql2Pool: OverheadCase = {
   },
 };
 
+/**
+ * The noise floor: the plain pool against a second plain pool, same settings, measured exactly as a
+ * pair. Its ratio is what this machine reports for zero overhead; read the other pairs against it.
+ */
+function control(of: OverheadCase): OverheadCase {
+  return { id: `control (${of.id} vs ${of.id})`, engine: of.engine, raw: of.raw, dbcreds: of.raw };
+}
+
 function knexCase(engine: DrillEngine): OverheadCase {
   const client = engine === 'postgres' ? 'pg' : 'mysql2';
   const pool = (ctx: CaseContext) => ({
@@ -238,7 +246,9 @@ function prismaCase(engine: DrillEngine): OverheadCase {
 }
 
 export const ALL_CASES: OverheadCase[] = [
+  control(pgPool),
   pgPool,
+  control(mysql2Pool),
   mysql2Pool,
   knexCase('postgres'),
   knexCase('mysql'),

@@ -59,7 +59,7 @@ const STEADY_IDLE_MS = 60_000;
 
 const HELP = `Usage: npm run bench -- overhead [flags]
 
-  --cases <list>     ids or prefixes: ${ALL_CASES.map((c) => c.id.split(' ')[0]!.toLowerCase()).join(',')} (default all; e.g. pg,mysql2)
+  --cases <list>     ids or prefixes: ${[...new Set(ALL_CASES.map((c) => c.id.split(' ')[0]!.toLowerCase()))].join(',')} (default all; e.g. pg,mysql2)
   --engines <list>   postgres,mysql (default both)
   --modes <list>     steady,churn (default both)
   --rounds <n>       measured rounds per side (default ${DEFAULTS.rounds})
@@ -79,6 +79,8 @@ export interface SideStats {
   max: number;
   /** This process's CPU time (user + system) per query, µs, median over the rounds. */
   cpuUsPerQuery: number;
+  /** The same, one per measured round (paired with the other side's round of the same index). */
+  cpuSamples: number[];
   /** New logins per round seen by the server (PostgreSQL: its session counter; MariaDB: the global one, so others' too). */
   loginsPerRound: number;
 }
@@ -96,6 +98,8 @@ export interface PairResult {
   pairedRatio?: number;
   /** dbcreds CPU µs per query ÷ raw's: the client-side cost, least sensitive to other processes. */
   cpuRatio?: number;
+  /** Median over rounds of (dbcreds CPU ÷ raw CPU) of the same round pair. */
+  pairedCpuRatio?: number;
 }
 
 export function median(xs: number[]): number {
@@ -118,6 +122,7 @@ export function stats(rounds: RoundResult[]): SideStats {
     median: median(samples),
     max: Math.max(...samples),
     cpuUsPerQuery: median(rounds.map((r) => r.cpuUsPerQuery)),
+    cpuSamples: rounds.map((r) => r.cpuUsPerQuery),
     loginsPerRound: median(rounds.map((r) => r.logins)),
   };
 }
@@ -218,6 +223,7 @@ async function measurePair(
     result.ratio = result.raw.median / result.dbcreds.median;
     result.pairedRatio = median(samples.raw.map((x, i) => x.qps / samples.dbcreds[i]!.qps));
     result.cpuRatio = result.dbcreds.cpuUsPerQuery / result.raw.cpuUsPerQuery;
+    result.pairedCpuRatio = median(samples.dbcreds.map((x, i) => x.cpuUsPerQuery / samples.raw[i]!.cpuUsPerQuery));
   } finally {
     for (const s of sides) await s.close().catch(() => {});
     await counter.close().catch(() => {});
@@ -235,12 +241,13 @@ export function formatTable(mode: Mode, results: PairResult[]): string {
     'ratio',
     'paired ratio',
     'client CPU µs/query raw → dbcreds',
+    'paired CPU ratio',
     'logins/round raw, dbcreds',
   ];
   const side = (s?: SideStats) => (s ? `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})` : '–');
   const rows = results.map((r) =>
     r.skipped
-      ? [r.case, `skipped: ${r.skipped}`, '', '', '', '', '']
+      ? [r.case, `skipped: ${r.skipped}`, '', '', '', '', '', '']
       : [
           r.case,
           side(r.raw),
@@ -248,6 +255,7 @@ export function formatTable(mode: Mode, results: PairResult[]): string {
           `${r.ratio!.toFixed(3)}×`,
           `${r.pairedRatio!.toFixed(3)}×`,
           `${r.raw!.cpuUsPerQuery.toFixed(1)} → ${r.dbcreds!.cpuUsPerQuery.toFixed(1)} (${r.cpuRatio!.toFixed(3)}×)`,
+          `${r.pairedCpuRatio!.toFixed(3)}×`,
           `${r.engine === 'mysql' ? '≤ ' : ''}${r.raw!.loginsPerRound}, ${r.dbcreds!.loginsPerRound}`,
         ],
   );
