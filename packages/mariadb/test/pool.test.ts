@@ -24,6 +24,7 @@ import { RotatingMariaDbPool } from '../src/index.js';
 async function stallingProxy(target: { host: string; port: number }) {
   let stall = 0;
   const sockets = new Set<import('node:net').Socket>();
+  const pairs: Array<[import('node:net').Socket, import('node:net').Socket]> = [];
   const server: Server = createServer((client) => {
     sockets.add(client);
     client.on('close', () => sockets.delete(client));
@@ -39,6 +40,7 @@ async function stallingProxy(target: { host: string; port: number }) {
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
     client.pipe(upstream).pipe(client);
+    pairs.push([client, upstream]);
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -46,6 +48,15 @@ async function stallingProxy(target: { host: string; port: number }) {
     port: (server.address() as { port: number }).port,
     stallNext(n: number) {
       stall = n;
+    },
+    /** The connections open now stop forwarding, both ways, without closing (a silently dead socket). */
+    freezeOpen() {
+      for (const [client, upstream] of pairs.splice(0)) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
     },
     async close() {
       for (const s of sockets) s.destroy();
@@ -125,6 +136,36 @@ describe('RotatingMariaDbPool: refused logins', () => {
     const err: any = await pool.query('SELECT 1').catch((e: unknown) => e);
     expect(err.errno).toBe(4151);
     expect(Date.now() - started).toBeLessThan(4_000);
+  });
+  // The fast path counted on an idle connection that turns out dead (its validation ping times out)
+  // while the password has changed: mariadb's replacement login is refused and the call would fail at
+  // acquireTimeout. The statement never ran, so the facade runs it again through the credential path.
+  it('fast path: a dead idle connection and a refused replacement login still end in success', async () => {
+    user = await admin.createUser({ prefix: 'prpool' });
+    const secretId = uniqueSecretName('mariadb-dead-idle');
+    await putDbSecret(sm.client, secretId, dbSecretFor('mysql', user));
+    source = createCredentialSource({ secretId, client: sm.client });
+    pool = new RotatingMariaDbPool(source, {
+      host: '127.0.0.1',
+      port: proxy.port,
+      connectionLimit: 1,
+      minDelayValidation: 0, // ping every idle connection on checkout
+      acquireTimeout: 1_500,
+    });
+    const who = async () => String((await pool!.query('SELECT CURRENT_USER() AS u'))[0].u).split('@')[0];
+    expect(await who()).toBe(user.username);
+    expect(await who()).toBe(user.username); // the idle connection, fast path
+    const next = { username: user.username, password: randomPassword() };
+    await admin.setPassword(next.username, next.password);
+    await putDbSecret(sm.client, secretId, dbSecretFor('mysql', next)); // the source still caches v1
+    await admin.expectLoginRejected(user);
+    proxy.freezeOpen();
+    sm.sm.resetCounters();
+    const started = Date.now();
+    expect(await who()).toBe(user.username);
+    expect(Date.now() - started).toBeLessThan(4_000);
+    expect(sm.sm.callCount('GetSecretValue')).toBeLessThanOrEqual(3);
+    expect(source.stats().refreshes).toBeGreaterThanOrEqual(1);
   });
 });
 
