@@ -105,19 +105,20 @@ export class RotatingMariaDbPool {
    * that login, the statement never ran: the credential path runs it, with its refresh and retry.
    */
   #call(method: 'getConnection' | 'query' | 'execute', sql?: unknown, values?: unknown): Promise<any> {
-    const slow = () => (method === 'getConnection' ? this.#acquireSlow() : this.#runSlow(method, sql, values));
     const e = this.#current;
-    if (!e || e.refused || e.pool.idleConnections() === 0) return slow();
+    if (!e || e.refused || e.pool.idleConnections() === 0) return this.#slow(method, sql, values);
     // mariadb refills its pool on its own: a call still lets an expired TTL start the background reload.
     this.source.get().catch(NOOP);
-    if (this.source.stats().versionId !== e.creds.versionId) return slow();
+    if (this.source.stats().versionId !== e.creds.versionId) return this.#slow(method, sql, values);
     return e.pool[method](sql, values).catch((err: any) =>
-      refusedLogin(err) || refusedLogin(err?.cause) ? slow() : Promise.reject(err),
+      refusedLogin(err) || refusedLogin(err?.cause) ? this.#slow(method, sql, values) : Promise.reject(err),
     );
   }
 
-  async #runSlow(method: 'query' | 'execute', sql: unknown, values: unknown): Promise<any> {
+  /** The credential path: a connection (`getConnection`), or one for this statement, released after it. */
+  async #slow(method: 'getConnection' | 'query' | 'execute', sql: unknown, values: unknown): Promise<any> {
     const conn = await this.#acquireSlow();
+    if (method === 'getConnection') return conn;
     try {
       return await conn[method](sql, values);
     } finally {
