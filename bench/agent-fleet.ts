@@ -104,11 +104,9 @@ async function main(): Promise<void> {
     'sm-latency-ms',
     'out',
   ] as const;
-  const { v, values } = parseFlags(names);
-  if (values.help) {
-    console.log(HELP);
-    return;
-  }
+  const flags = parseFlags(names, HELP);
+  if (!flags) return;
+  const { v, values } = flags;
   const engine = (v.engine ?? 'postgres') as DrillEngine;
   if (engine !== 'postgres' && engine !== 'mysql') throw new Error('--engine must be postgres or mysql');
   const k = int('processes', v.processes, 8, 1);

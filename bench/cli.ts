@@ -16,22 +16,31 @@ export function int(name: string, v: string | undefined, fallback: number, min =
   return n;
 }
 
-/** Strict flags: `--<name> <value>` for each of `names` (as strings in `v`), plus `--no-write` and `--help`. */
-export function parseFlags(names: readonly string[]): {
-  v: Record<string, string | undefined>;
-  values: { 'no-write'?: boolean; help?: boolean };
-} {
+/**
+ * Strict flags: `--<name> <value>` for each of `names` (as strings in `v`), the boolean `switches`,
+ * `--no-write` and `--help`. With `--help`: prints `help` and returns undefined.
+ */
+export function parseFlags<S extends string = never>(
+  names: readonly string[],
+  help: string,
+  switches: readonly S[] = [],
+): { v: Record<string, string | undefined>; values: { [K in S | 'no-write']?: boolean } } | undefined {
   const { values } = parseArgs({
     options: {
       ...Object.fromEntries(names.map((n) => [n, { type: 'string' as const }])),
+      ...Object.fromEntries(switches.map((n) => [n, { type: 'boolean' as const }])),
       'no-write': { type: 'boolean' },
       help: { type: 'boolean' },
     },
     strict: true,
   });
+  if (values.help) {
+    console.log(help);
+    return undefined;
+  }
   return {
     v: values as Record<string, string | undefined>,
-    values: values as { 'no-write'?: boolean; help?: boolean },
+    values: values as { [K in S | 'no-write']?: boolean },
   };
 }
 

@@ -5,9 +5,8 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { startLocalSecretsManager } from '@dbcreds/local-secrets-manager';
-import { exitOnSignals, int, writeReport } from './cli.js';
+import { exitOnSignals, int, parseFlags, writeReport } from './cli.js';
 import { renderDrillChart } from './drill-chart.js';
 import { ALL_CONTENDERS, contenderById, ORM_CONTENDERS } from './drill-contenders.js';
 import { formatTable, ratiosAgainst } from './drill-report.js';
@@ -36,57 +35,53 @@ const HELP = `Usage: pnpm --filter @dbcreds/bench drill [flags]
   --help`;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      engines: { type: 'string' },
-      contenders: { type: 'string' },
-      workers: { type: 'string' },
-      rotations: { type: 'string' },
-      'interval-ms': { type: 'string' },
-      'warmup-ms': { type: 'string' },
-      'pool-max': { type: 'string' },
-      'idle-timeout-ms': { type: 'string' },
-      'think-ms': { type: 'string' },
-      'window-ms': { type: 'string' },
-      rotation: { type: 'string' },
-      strategy: { type: 'string' },
-      long: { type: 'boolean' },
-      out: { type: 'string' },
-      'no-write': { type: 'boolean' },
-      help: { type: 'boolean' },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(HELP);
-    return;
-  }
+  const flags = parseFlags(
+    [
+      'engines',
+      'contenders',
+      'workers',
+      'rotations',
+      'interval-ms',
+      'warmup-ms',
+      'pool-max',
+      'idle-timeout-ms',
+      'think-ms',
+      'window-ms',
+      'rotation',
+      'strategy',
+      'out',
+    ],
+    HELP,
+    ['long'],
+  );
+  if (!flags) return;
+  const { v, values } = flags;
   const base: DrillOptions = values.long
     ? { ...DEFAULT_DRILL_OPTIONS, rotations: 10, intervalMs: 10_000, workers: 32 }
     : DEFAULT_DRILL_OPTIONS;
-  const rotation = values.rotation ?? base.rotation;
+  const rotation = v.rotation ?? base.rotation;
   if (rotation !== 'handler' && rotation !== 'manual') throw new Error('--rotation must be handler or manual');
-  const strategy = values.strategy ?? base.strategy;
+  const strategy = v.strategy ?? base.strategy;
   if (strategy !== 'single-user' && strategy !== 'alternating-users') {
     throw new Error('--strategy must be single-user or alternating-users');
   }
   const options: DrillOptions = {
     ...base,
-    workers: int('workers', values.workers, base.workers),
-    rotations: int('rotations', values.rotations, base.rotations),
-    intervalMs: int('interval-ms', values['interval-ms'], base.intervalMs),
-    warmupMs: int('warmup-ms', values['warmup-ms'], base.warmupMs),
-    poolMax: int('pool-max', values['pool-max'], base.poolMax),
-    idleTimeoutMs: int('idle-timeout-ms', values['idle-timeout-ms'], base.idleTimeoutMs),
-    thinkMs: int('think-ms', values['think-ms'], base.thinkMs),
-    windowMs: int('window-ms', values['window-ms'], base.windowMs),
+    workers: int('workers', v.workers, base.workers),
+    rotations: int('rotations', v.rotations, base.rotations),
+    intervalMs: int('interval-ms', v['interval-ms'], base.intervalMs),
+    warmupMs: int('warmup-ms', v['warmup-ms'], base.warmupMs),
+    poolMax: int('pool-max', v['pool-max'], base.poolMax),
+    idleTimeoutMs: int('idle-timeout-ms', v['idle-timeout-ms'], base.idleTimeoutMs),
+    thinkMs: int('think-ms', v['think-ms'], base.thinkMs),
+    windowMs: int('window-ms', v['window-ms'], base.windowMs),
     rotation,
     strategy,
   };
-  const engines = (values.engines ?? 'postgres,mysql').split(',') as DrillEngine[];
+  const engines = (v.engines ?? 'postgres,mysql').split(',') as DrillEngine[];
   for (const e of engines) if (e !== 'postgres' && e !== 'mysql') throw new Error(`unknown engine ${e}`);
-  const contenders = values.contenders
-    ? values.contenders.split(',').flatMap((id) => (id === 'orms' ? ORM_CONTENDERS : [contenderById(id)]))
+  const contenders = v.contenders
+    ? v.contenders.split(',').flatMap((id) => (id === 'orms' ? ORM_CONTENDERS : [contenderById(id)]))
     : ALL_CONTENDERS;
 
   exitOnSignals();
@@ -133,7 +128,7 @@ async function main(): Promise<void> {
   console.log(`total ${seconds} s`);
 
   if (values['no-write']) return;
-  const { file, date, commit } = await writeReport('drill', values.out, {
+  const { file, date, commit } = await writeReport('drill', v.out, {
     totalSeconds: seconds,
     options,
     engines: Object.fromEntries(

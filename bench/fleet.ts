@@ -44,11 +44,9 @@ async function main(): Promise<void> {
     'window-ms',
     'out',
   ] as const;
-  const { v, values } = parseFlags(names);
-  if (values.help) {
-    console.log(HELP);
-    return;
-  }
+  const flags = parseFlags(names, HELP);
+  if (!flags) return;
+  const { v, values } = flags;
   const engine = (v.engine ?? DEFAULTS.engine) as DrillEngine;
   if (engine !== 'postgres' && engine !== 'mysql') throw new Error('--engine must be postgres or mysql');
   const o: FleetOptions = {

@@ -7,13 +7,12 @@
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type LocalSecretsManager, startLocalSecretsManager } from '@dbcreds/local-secrets-manager';
 import { putDbSecret } from '@dbcreds/testbed';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import { exitOnSignals, int, writeReport } from './cli.js';
+import { exitOnSignals, int, parseFlags, writeReport } from './cli.js';
 import { ALL_CASES, type CaseContext, type Mode, type OverheadCase, type Side } from './overhead-cases.js';
 import {
   createDrillAdmin,
@@ -276,39 +275,24 @@ function pickCases(list: string | undefined, engines: DrillEngine[]): OverheadCa
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      cases: { type: 'string' },
-      engines: { type: 'string' },
-      modes: { type: 'string' },
-      rounds: { type: 'string' },
-      warmup: { type: 'string' },
-      queries: { type: 'string' },
-      bursts: { type: 'string' },
-      long: { type: 'boolean' },
-      out: { type: 'string' },
-      'no-write': { type: 'boolean' },
-      help: { type: 'boolean' },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(HELP);
-    return;
-  }
+  const flags = parseFlags(['cases', 'engines', 'modes', 'rounds', 'warmup', 'queries', 'bursts', 'out'], HELP, [
+    'long',
+  ]);
+  if (!flags) return;
+  const { v, values } = flags;
   const base = values.long ? { ...DEFAULTS, ...LONG } : DEFAULTS;
-  const modes = (values.modes?.split(',') ?? base.modes) as Mode[];
+  const modes = (v.modes?.split(',') ?? base.modes) as Mode[];
   for (const m of modes) if (m !== 'steady' && m !== 'churn') throw new Error(`unknown mode ${m}`);
   const o: OverheadOptions = {
     ...base,
     modes,
-    rounds: int('rounds', values.rounds, base.rounds, 1),
-    warmup: int('warmup', values.warmup, base.warmup, 0),
-    queries: int('queries', values.queries, base.queries, 1),
-    bursts: int('bursts', values.bursts, base.bursts, 1),
+    rounds: int('rounds', v.rounds, base.rounds, 1),
+    warmup: int('warmup', v.warmup, base.warmup, 0),
+    queries: int('queries', v.queries, base.queries, 1),
+    bursts: int('bursts', v.bursts, base.bursts, 1),
   };
-  const engines = (values.engines?.split(',') ?? ['postgres', 'mysql']) as DrillEngine[];
-  const cases = pickCases(values.cases, engines);
+  const engines = (v.engines?.split(',') ?? ['postgres', 'mysql']) as DrillEngine[];
+  const cases = pickCases(v.cases, engines);
   exitOnSignals();
 
   const started = Date.now();
@@ -381,7 +365,7 @@ async function main(): Promise<void> {
   const seconds = Math.round((Date.now() - started) / 1000);
   console.log(`load average at the end ${load1.map((x) => x.toFixed(2)).join(' ')}; total ${seconds} s`);
   if (values['no-write']) return;
-  await writeReport('overhead', values.out, {
+  await writeReport('overhead', v.out, {
     machine: { loadAverageStart: load0, loadAverageEnd: load1 },
     totalSeconds: seconds,
     options: o,

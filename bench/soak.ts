@@ -12,7 +12,6 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type CredentialSource, createCredentialSource, isAuthError } from '@dbcreds/core';
 import { withRotatingCredentials as knexCredentials } from '@dbcreds/knex';
@@ -21,6 +20,7 @@ import { createPool as createPgPool } from '@dbcreds/pg';
 import { withRotatingCredentials as typeormCredentials } from '@dbcreds/typeorm';
 import { type FaultMode, type FaultProxy, startFaultProxy } from '../test/src/fault-proxy.js';
 import { type LocalStack, mysqlServerFromEnv, startLocalStack } from 'dbcreds/testing';
+import { parseFlags } from './cli.js';
 
 const HELP = `Usage: npm run bench -- soak [flags]   (pnpm --filter @dbcreds/bench soak [flags])
 
@@ -104,29 +104,15 @@ function slope(points: Array<[number, number]>): number {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      minutes: { type: 'string' },
-      'rotate-every-s': { type: 'string' },
-      'fault-every-s': { type: 'string' },
-      workers: { type: 'string' },
-      engines: { type: 'string' },
-      out: { type: 'string' },
-      'no-write': { type: 'boolean' },
-      help: { type: 'boolean' },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(HELP);
-    return;
-  }
+  const flags = parseFlags(['minutes', 'rotate-every-s', 'fault-every-s', 'workers', 'engines', 'out'], HELP);
+  if (!flags) return;
+  const { v, values } = flags;
   const num = (v: string | undefined, d: number) => (v === undefined ? d : Number(v));
-  const minutes = num(values.minutes, 3);
-  const rotateEveryMs = num(values['rotate-every-s'], 5) * 1_000;
-  const faultEveryMs = num(values['fault-every-s'], 20) * 1_000;
-  const workers = num(values.workers, 2);
-  const engines = (values.engines ?? 'postgres,mysql').split(',') as Array<'postgres' | 'mysql'>;
+  const minutes = num(v.minutes, 3);
+  const rotateEveryMs = num(v['rotate-every-s'], 5) * 1_000;
+  const faultEveryMs = num(v['fault-every-s'], 20) * 1_000;
+  const workers = num(v.workers, 2);
+  const engines = (v.engines ?? 'postgres,mysql').split(',') as Array<'postgres' | 'mysql'>;
   for (const [k, v] of Object.entries({ minutes, rotateEveryMs, faultEveryMs, workers })) {
     if (!Number.isFinite(v) || v < 0) throw new Error(`--${k}: not a non-negative number`);
   }
@@ -282,7 +268,7 @@ async function main(): Promise<void> {
       `RSS slope ${report.rssSlopeMbPerMin.toFixed(2)} MB/min, handles ${report.handles.first} → ${report.handles.last} (max ${report.handles.max})`,
   );
   if (!values['no-write']) {
-    const file = values.out ?? join(here, 'results', `soak-${report.date.slice(0, 19).replace(/[:T]/g, '-')}.json`);
+    const file = v.out ?? join(here, 'results', `soak-${report.date.slice(0, 19).replace(/[:T]/g, '-')}.json`);
     await mkdir(dirname(file), { recursive: true });
     await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
     console.log(`wrote ${file}`);
