@@ -143,11 +143,10 @@ describe('@dbcreds/pg', () => {
       })().catch((e: unknown) => e);
       expect(err.code).toBe('42P01');
       expect(String(err.stack)).toContain('callerOfTheFailingQuery');
-      await new Promise<void>((resolve, reject) =>
-        pool.query('SELECT 1 AS one', (e: Error | undefined, res: any) =>
-          e ? reject(e) : (expect(res.rows).toEqual([{ one: 1 }]), resolve()),
-        ),
+      const viaCallback = await new Promise<any>((resolve, reject) =>
+        pool.query('SELECT 1 AS one', (e: Error | undefined, res: any) => (e ? reject(e) : resolve(res))),
       );
+      expect(viaCallback.rows).toEqual([{ one: 1 }]);
     } finally {
       await pool.end();
     }
