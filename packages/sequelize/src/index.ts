@@ -48,6 +48,17 @@ interface ConnectionManagerLike {
   connect(config: NodeConfig): Promise<unknown>;
   close(): Promise<unknown>;
   config: NodeConfig & { replication?: { read: NodeConfig[]; write: NodeConfig } | false };
+  /** postgres: the pg module whose `Client` Sequelize constructs. */
+  lib?: { Client?: new (...args: any[]) => { on(e: 'error', l: () => void): unknown } };
+}
+/**
+ * On each pg Client from construction until Sequelize's `connect` returns: Sequelize attaches its own
+ * 'error' listener only after the login, so a session killed in the same socket read as the login's
+ * ReadyForQuery (as rotations and failovers do) was an unhandled 'error' event, i.e. a crash. Marked
+ * `_invalid` as Sequelize's own listener would; the setup query fails and the pool drops it.
+ */
+function guardUntilConnected(this: { _invalid?: boolean }): void {
+  this._invalid = true;
 }
 /** Marks a connection manager whose `connect` this package already replaced. */
 const INSTALLED = Symbol('dbcreds.sequelize.installed');
@@ -95,9 +106,22 @@ export function withRotatingCredentials<T extends Options>(
       return node.adopted.source.withAuthRetry((creds: DbCredentials) => {
         applyCredentials(config, creds, node.fill); // password non-enumerable
         config.username = creds.username; // Sequelize's name for it (postgres copies it to `user`)
-        return connect(config);
+        return connect(config).then((c) => {
+          (c as { removeListener?: (e: string, l: () => void) => void }).removeListener?.('error', guardUntilConnected);
+          return c;
+        });
       });
     };
+    const Client = cm.lib?.Client;
+    if (Client) {
+      const Guarded = class extends Client {
+        constructor(...args: any[]) {
+          super(...args);
+          this.on('error', guardUntilConnected);
+        }
+      };
+      cm.lib = Object.assign(Object.create(cm.lib as object), { Client: Guarded });
+    }
     const pool = (cm as unknown as { pool: { destroy(c: { queryType?: string }): unknown; read?: unknown } }).pool;
     if (pool.read) {
       // Sequelize 6 bug: with replication, a connection the server kills while Sequelize still sets
