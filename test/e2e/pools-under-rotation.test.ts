@@ -132,7 +132,13 @@ describe.each(ENGINES)('%s pools under RotateSecret', (engine) => {
           expect(killed).toBeGreaterThanOrEqual(1);
           expect(c.source.stats().versionId).toBe(versionId);
           expect([...c.load.seenUsers()]).toEqual([after.username]); // current_user on the new connections
-          expect(await admin.countSessions(after.username)).toBeGreaterThanOrEqual(1);
+          const held = await c.app.hold(); // a session of the app, opened after the kill
+          try {
+            expect(held.user).toBe(after.username);
+            expect(await admin.countSessions(after.username)).toBeGreaterThanOrEqual(1);
+          } finally {
+            held.discard();
+          }
           if (strategy === 'alternating-users') expect(await admin.countSessions(before.username)).toBe(0);
           c.figures.killed.push(killed);
         }
@@ -352,13 +358,24 @@ class Case {
   /**
    * Pauses the load between queries (a kill mid-query fails that query by design), kills every
    * session of `usernames`, waits until the server shows none, resumes. Resolves to the number killed.
+   *
+   * The kill must hit at least one session of the app, whatever its pool did while the load paused
+   * (idle connections time out after 200 ms): one connection is checked out from the app's pool and
+   * held across the kill, then discarded, so the count never depends on timing.
    */
   async killAndResume(usernames: string[]): Promise<number> {
     await this.load.pause();
+    const held = await this.app.hold();
     let killed = 0;
-    for (const u of new Set(usernames)) {
-      killed += await this.admin.killSessions(u);
-      await this.waitForNoSessions(u);
+    try {
+      expect(usernames).toContain(held.user);
+      expect(await this.admin.countSessions(held.user)).toBeGreaterThanOrEqual(1);
+      for (const u of new Set(usernames)) {
+        killed += await this.admin.killSessions(u);
+        await this.waitForNoSessions(u);
+      }
+    } finally {
+      held.discard();
     }
     await sleep(50); // let the pool see the closed sockets
     this.load.resume();
@@ -411,6 +428,11 @@ interface AppPool {
   read(worker: number): Promise<{ n: number; who: string }>;
   /** A checked-out connection: BEGIN, INSERT, count, COMMIT. */
   transaction(worker: number): Promise<{ n: number; who: string }>;
+  /**
+   * Checks out one connection and holds it (idle, outside the pool) until `discard()` destroys it:
+   * the session a kill is guaranteed to find. `user` is its current_user.
+   */
+  hold(): Promise<{ user: string; discard(): void }>;
   /** Connections the pool has opened so far. */
   opened(): number;
   end(): Promise<void>;
@@ -454,6 +476,13 @@ function pgApp(source: CredentialSource, table: string): AppPool {
       } finally {
         client.release();
       }
+    },
+    async hold() {
+      const client = await pool.connect();
+      // A checked-out pg client has no pool listener: the server's termination must not crash the process.
+      client.on('error', () => {});
+      const who = (await client.query<{ who: string }>('SELECT current_user::text AS who')).rows[0]!.who;
+      return { user: who, discard: () => client.release(true) };
     },
     opened: () => opened,
     end: () => pool.end(),
@@ -504,6 +533,11 @@ function mysqlApp(source: CredentialSource, table: string): AppPool {
       } finally {
         conn.release();
       }
+    },
+    async hold() {
+      const conn = await pool.getConnection();
+      const [rows] = await conn.query<RowDataPacket[]>("SELECT SUBSTRING_INDEX(CURRENT_USER(), '@', 1) AS who");
+      return { user: String(rows[0]?.who), discard: () => conn.destroy() };
     },
     opened: () => opened,
     end: () => pool.end(),

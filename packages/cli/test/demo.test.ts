@@ -93,7 +93,7 @@ describe('--engine mysql requires the server; probeMysql', () => {
     expect(text).toMatch(/^MariaDB\/MySQL not reachable at 127\.0\.0\.1:9 \(as root\): .*ECONNREFUSED/);
     expect(text).not.toMatch(/queries ok/);
     expect(code).toBe(1);
-    expect(Date.now() - started).toBeLessThan(2000);
+    expect(Date.now() - started).toBeLessThan(20_000); // a hang guard: ECONNREFUSED comes at once (~0.3 s)
   });
 
   it('probeMysql: null for the running MariaDB, the reason for a bad password (never the password)', async () => {

@@ -200,7 +200,7 @@ describe('authErrorCode on hostile objects', () => {
         const code = authErrorCode(err);
         expect(code === undefined || /^(mysql|postgres|prisma):/.test(code)).toBe(true);
         expect(isAuthError(err)).toBe(code !== undefined);
-        expect(performance.now() - t0).toBeLessThan(200);
+        expect(performance.now() - t0).toBeLessThan(2_000); // a hang guard: microseconds per call
       }),
       { numRuns: 1_000 },
     );

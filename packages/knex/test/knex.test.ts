@@ -132,7 +132,7 @@ describe.each(ENGINES)('@dbcreds/knex on %s', (engine) => {
     const k = db({ acquireConnectionTimeout: 1_500, pool: { min: 0, max: 3 }, log: { warn() {} } }, source);
     const before = sm.sm.callCount('GetSecretValue');
 
-    const started = Date.now();
+    // Not waiting for acquireConnectionTimeout: that would end in KnexTimeoutError, which is checked below.
     const errors = await Promise.all(
       [1, 2, 3].map(() =>
         k.raw('select 1').then(
@@ -147,7 +147,6 @@ describe.each(ENGINES)('@dbcreds/knex on %s', (engine) => {
       expect((err as Error).name).not.toBe('KnexTimeoutError');
       expect(inspect(err)).not.toContain('wrong-pw');
     }
-    expect(Date.now() - started).toBeLessThan(1_500);
     // 1 initial fetch + 1 refresh (AWSCURRENT, AWSPENDING: none, AWSCURRENT again); further refreshes are rate-limited.
     expect(sm.sm.callCount('GetSecretValue') - before).toBeLessThanOrEqual(4);
   });
