@@ -72,7 +72,9 @@ const WARMUP_MS = 300;
 const SOURCE = {
   ttlMs: 1_000,
   maxStaleMs: 60_000,
-  attemptTimeoutMs: 300,
+  // Long enough that the local Secrets Manager answers in time on a loaded machine (a timeout here is the
+  // fault, never the machine), short enough that a blackholed fetch ends within seconds.
+  attemptTimeoutMs: 2_000,
   retry: { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 100 },
   errorBackoff: { baseDelayMs: 100, maxDelayMs: 300 },
   minRefreshIntervalMs: 1_000,
@@ -194,7 +196,7 @@ function openPool(engine: EngineName, source: CredentialSource): Pooled {
   };
 }
 
-describe.each(ENGINES)('Secrets Manager faults through @dbcreds/%s pools', (engine) => {
+describe.each(ENGINES)('Secrets Manager faults through @dbcreds/%s pools', { timeout: 240_000 }, (engine) => {
   let admin: Admin;
   let tsm: TestSecretsManager;
   const opened: Scenario[] = [];
@@ -516,8 +518,10 @@ describe.each(ENGINES)('Secrets Manager faults through @dbcreds/%s pools', (engi
         expect(f.error, what).toBeInstanceOf(DbCredsError);
         if (Expected === SecretFetchError) expect((f.error as Error).cause, `${what}: cause`).toBeDefined();
       }
-      // A hang guard: a failure takes at most one fetch (FETCH_BOUND_MS, about 1.1 s) on a quiet machine.
-      expect(Math.max(...failures.map((s) => s.end - s.start)), `${what}: no hang`).toBeLessThan(10 * FETCH_BOUND_MS);
+      // A hang guard: a failure waits at most for one fetch (FETCH_BOUND_MS: every attempt timed out).
+      expect(Math.max(...failures.map((s) => s.end - s.start)), `${what}: no hang`).toBeLessThan(
+        FETCH_BOUND_MS + HANG_MS,
+      );
       // Bounded: Secrets Manager is not called once per failed query.
       expect(failures.length, `${what}: failed queries vs Secrets Manager attempts`).toBeGreaterThan(m.attempts);
     }
