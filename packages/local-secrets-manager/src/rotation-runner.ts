@@ -131,7 +131,11 @@ export class RotationRunner {
           arn,
           versionId,
           'invoke',
-          lambdaArn === undefined ? 'No rotator is registered for (none).' : this.noRotatorMessage(lambdaArn),
+          this.ctx.store.secrets.get(arn)?.owningService !== undefined
+            ? 'No managed rotation is registered for this secret: call setManagedRotation(secretId, { changePassword }).'
+            : lambdaArn === undefined
+              ? 'No rotator is registered for (none).'
+              : this.noRotatorMessage(lambdaArn),
         );
         break;
       }

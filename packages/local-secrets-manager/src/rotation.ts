@@ -1,3 +1,4 @@
+import { ManagedSecrets } from './managed-rotation.js';
 import { registerRotationOperations, type RotationControl } from './operations/index.js';
 import { RotationRunner } from './rotation-runner.js';
 import { RotationScheduler } from './rotation-scheduler.js';
@@ -19,6 +20,8 @@ export class RotationEngine implements RotationControl {
   readonly schedules: RotationSchedules;
   readonly runner: RotationRunner;
   readonly mode: RotationMode;
+  /** RDS-managed secrets and their rotation (no Lambda). */
+  readonly managed: ManagedSecrets;
   private readonly scheduler: RotationScheduler;
 
   constructor(service: SecretsService, options: RotationEngineOptions) {
@@ -26,6 +29,7 @@ export class RotationEngine implements RotationControl {
     this.schedules = new RotationSchedules(options);
     this.runner = new RotationRunner(service, options.stepTimeoutMs, this.schedules);
     this.scheduler = new RotationScheduler(service, this.runner);
+    this.managed = new ManagedSecrets(service, this.runner, this.schedules);
     registerRotationOperations(service, service, this);
     service.onCurrentChanged((secret) => this.schedules.reschedule(secret));
   }

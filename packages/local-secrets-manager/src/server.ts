@@ -127,6 +127,17 @@ export async function startLocalSecretsManager(options: LocalSecretsManagerOptio
     idle: () => rotation.idle(),
     lastRotationError: (secretId) => rotation.lastError(secretId),
     rotationStats: () => rotation.stats(),
+    createRdsManagedSecret: (o) => rotation.managed.create(o),
+    setManagedRotation: (secretId, o) => rotation.managed.setRotation(secretId, o),
+    rotateManagedSecret: async (secretId) => {
+      const secret = service.secret(secretId);
+      if (secret.owningService === undefined) {
+        throw new TypeError(`rotateManagedSecret: ${secret.name} is not a managed secret; call RotateSecret for it.`);
+      }
+      await service.call('RotateSecret', { SecretId: secret.arn, ClientRequestToken: randomUUID() });
+      await rotation.idle();
+      return rotation.lastError(secret.arn);
+    },
     close: async () => {
       rotation.stopScheduler();
       await Promise.all([closeServer(server), agent?.close()]);
