@@ -193,4 +193,30 @@ describe('RDS-managed secrets', () => {
     h.sm.setManagedRotation(arn, { changePassword: async () => {} });
     expect(await h.sm.rotateManagedSecret(arn)).toBeUndefined();
   });
+
+  it('the managed rotation also runs on its schedule: rate(7 days) by default', async () => {
+    let now = Date.UTC(2026, 0, 5, 12, 0, 0);
+    const timed = await startHarness({ clock: () => now, schedulerIntervalMs: 0 });
+    try {
+      const changes: string[] = [];
+      const { arn } = timed.sm.createRdsManagedSecret({
+        resourceArn: CLUSTER_ARN,
+        username: 'admin',
+        password: 'pw',
+        rotation: { changePassword: async (c) => void changes.push(c.password) },
+      });
+      const next = (await timed.client.send(new DescribeSecretCommand({ SecretId: arn }))).NextRotationDate;
+      expect(next?.getTime()).toBe(Date.UTC(2026, 0, 12));
+      now = Date.UTC(2026, 0, 11, 23, 59);
+      expect(await timed.sm.runDueRotations()).toEqual([]);
+      now = Date.UTC(2026, 0, 12, 0, 1);
+      const results = await timed.sm.runDueRotations();
+      expect(results.map((r) => r.ok)).toEqual([true]);
+      expect(changes).toHaveLength(1);
+      const current = await timed.client.send(new GetSecretValueCommand({ SecretId: arn }));
+      expect(JSON.parse(current.SecretString!).password).toBe(changes[0]);
+    } finally {
+      await timed.close();
+    }
+  });
 });
