@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeRotator } from './fake-rotator.js';
-import { type Harness, startHarness, token, uniqueName } from './helpers.js';
+import { errorOf, type Harness, startHarness, token, uniqueName } from './helpers.js';
 
 /**
  * Issue #28: documented Secrets Manager behaviour, one test per rule, through the real SDK v3 client.
@@ -40,15 +40,6 @@ afterAll(async () => {
 async function create(name = uniqueName(), extra: Record<string, unknown> = {}): Promise<string> {
   await h.client.send(new CreateSecretCommand({ Name: name, SecretString: 'v', ...extra }));
   return name;
-}
-
-async function errorOf(p: Promise<unknown>): Promise<{ name: string; message: string }> {
-  try {
-    await p;
-  } catch (err) {
-    return { name: (err as Error).name, message: (err as Error).message };
-  }
-  throw new Error('expected the call to fail');
 }
 
 const tagsOf = async (id: string) => (await h.client.send(new DescribeSecretCommand({ SecretId: id }))).Tags;

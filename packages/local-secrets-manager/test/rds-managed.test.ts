@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ManagedPasswordChange, ManagedRotationOptions } from '../src/index.js';
-import { type Harness, startHarness, token } from './helpers.js';
+import { errorOf, type Harness, startHarness, token } from './helpers.js';
 
 /**
  * Issue #24: secrets as RDS creates them when it manages a master password in Secrets Manager, and the
@@ -26,15 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h.close();
 });
-
-async function errorOf(p: Promise<unknown>): Promise<{ name: string; message: string }> {
-  try {
-    await p;
-  } catch (err) {
-    return { name: (err as Error).name, message: (err as Error).message };
-  }
-  throw new Error('expected the call to fail');
-}
 
 /** What the database saw, and what a client reading the secret saw at the moment of the change. */
 interface Observation {
