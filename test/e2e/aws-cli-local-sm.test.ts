@@ -77,7 +77,9 @@ function expectError(r: CliResult, code: string): void {
   expect(r.stderr).toContain(`(${code})`);
 }
 
-describe.skipIf(!cli.bin)('AWS CLI v2 against the local Secrets Manager', () => {
+// One CLI start takes about a second on a quiet machine and over ten on a saturated one; a test makes
+// up to ten, so the timeout only catches a hang.
+describe.skipIf(!cli.bin)('AWS CLI v2 against the local Secrets Manager', { timeout: 300_000 }, () => {
   beforeAll(async () => {
     sm = await startLocalSecretsManager({ schedulerIntervalMs: 0 });
     sm.registerRotator(LAMBDA, async () => {});

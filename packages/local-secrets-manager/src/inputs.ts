@@ -65,16 +65,13 @@ export function readStages(x: Input): string[] | undefined {
 }
 
 /** Tag restrictions from the TagResource reference and the Tag model (key 1–128, value 0–256). */
-export const MAX_TAGS = 50;
+const MAX_TAGS = 50;
 
-/**
- * Reads a `Tags` list with AWS's rules: key 1–128 and value 0–256 characters, keys and values starting
- * with `aws:` reserved (`allowReserved` is for the managing service's own tags), at most 50 user tags.
- */
-export function readTags(x: Input, member = 'Tags', allowReserved = false): Tag[] {
-  const tags = x[member] as unknown[] | undefined;
+/** Reads a `Tags` list with AWS's rules: key 1–128 and value 0–256 characters, `aws:` keys and values reserved. */
+export function readTags(x: Input): Tag[] {
+  const tags = x.Tags as unknown[] | undefined;
   if (!tags) return [];
-  const out = tags.map((t) => {
+  return tags.map((t) => {
     const tag = t as Partial<Tag> | null;
     if (!tag || typeof tag.Key !== 'string' || (tag.Value !== undefined && typeof tag.Value !== 'string')) {
       throw new ServiceError('SerializationException', 'Tags must be a list of {Key, Value} string pairs.');
@@ -90,12 +87,11 @@ export function readTags(x: Input, member = 'Tags', allowReserved = false): Tag[
         "1 validation error detected: Value at 'tags.member.value' failed to satisfy constraint: Member must have length less than or equal to 256",
       );
     }
-    if (!allowReserved && (isReserved(tag.Key) || isReserved(value))) {
+    if (isReserved(tag.Key) || isReserved(value)) {
       throw invalidParameter('Tag keys and values that start with aws: are reserved for AWS use.');
     }
     return { Key: tag.Key, Value: value };
   });
-  return out;
 }
 
 /** `aws:` in any case starts a reserved tag key or value. */

@@ -42,10 +42,6 @@ export class SecretsService implements OperationContext, OperationRegistry {
     return this.operations.has(operation);
   }
 
-  operationNames(): string[] {
-    return [...this.operations.keys()];
-  }
-
   /** Validates the input against the operation's shape, then runs it. */
   async call(operation: string, input: Input): Promise<unknown> {
     const op = this.operations.get(operation);

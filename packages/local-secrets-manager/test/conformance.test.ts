@@ -446,7 +446,7 @@ describe('response shapes', () => {
   });
 });
 
-describe('replication', () => {
+describe('no request silently accepted and ignored', () => {
   it('CreateSecret with AddReplicaRegions is refused, never silently ignored, and creates nothing', async () => {
     const name = uniqueName();
     const err = await errorOf(
@@ -458,5 +458,20 @@ describe('replication', () => {
     expect(err.message).toMatch(/does not emulate replication/);
     const listed = await h.client.send(new ListSecretsCommand({ Filters: [{ Key: 'name', Values: [name] }] }));
     expect(listed.SecretList).toEqual([]);
+  });
+
+  it('RotateSecret with external-secret rotation metadata is refused (managed external secrets are not emulated)', async () => {
+    const name = await create();
+    const err = await errorOf(
+      h.client.send(
+        new RotateSecretCommand({
+          SecretId: name,
+          RotationLambdaARN: LAMBDA,
+          ExternalSecretRotationRoleArn: 'arn:aws:iam::000000000000:role/partner',
+        }),
+      ),
+    );
+    expect(err.name).toBe('InvalidRequestException');
+    expect(await h.client.send(new DescribeSecretCommand({ SecretId: name }))).not.toHaveProperty('RotationEnabled');
   });
 });

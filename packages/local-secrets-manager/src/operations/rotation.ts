@@ -75,6 +75,12 @@ async function rotateSecret(ctx: OperationContext, rc: RotationControl, x: Input
   if (lambdaArnInput !== undefined && (lambdaArnInput.length < 1 || lambdaArnInput.length > 2048)) {
     throw new ServiceError('ValidationException', 'RotationLambdaARN must be 1-2048 characters long.');
   }
+  if (x.ExternalSecretRotationMetadata != null || x.ExternalSecretRotationRoleArn != null) {
+    // Refused rather than ignored: the caller would believe a partner rotation was configured.
+    throw invalidRequest(
+      'Local Secrets Manager does not emulate managed external secrets: ExternalSecretRotationMetadata and ExternalSecretRotationRoleArn are not supported.',
+    );
+  }
   const rulesInput = readRules(x.RotationRules);
   const rotateImmediately = bool(x, 'RotateImmediately') ?? true;
   const secret = ctx.liveSecret(str(x, 'SecretId')!);
