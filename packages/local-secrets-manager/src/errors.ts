@@ -22,3 +22,11 @@ export const invalidRequest = (message: string): ServiceError => new ServiceErro
 export const validation = (message: string): ServiceError => new ServiceError('ValidationException', message);
 
 export const MARKED_FOR_DELETION = "You can't perform this operation on the secret because it was marked for deletion.";
+
+/** Refuses a change to a secret another service manages (AWS: InvalidRequestException, "use that service"). */
+export function refuseIfManaged(secret: { name: string; owningService?: string }): void {
+  if (secret.owningService === undefined) return;
+  throw invalidRequest(
+    `You can't modify secret ${secret.name} because it's managed by ${secret.owningService}. Use that service to update it (local Secrets Manager: rotateManagedSecret).`,
+  );
+}

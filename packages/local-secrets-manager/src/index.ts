@@ -13,9 +13,13 @@ export { parseRotationRules, type Schedule, type ScheduleOptions } from './sched
 export { startLocalSecretsManager } from './server.js';
 export type { RotationRulesInput } from './store.js';
 export type {
+  CreatedSecret,
   DueRotationResult,
   LocalSecretsManager,
   LocalSecretsManagerOptions,
+  ManagedPasswordChange,
+  ManagedRotationOptions,
+  RdsManagedSecretOptions,
   RotationEvent,
   RotationFailure,
   RotationHandler,

@@ -64,16 +64,51 @@ export function readStages(x: Input): string[] | undefined {
   return [...new Set(stages)];
 }
 
+/** Tag restrictions from the TagResource reference and the Tag model (key 1–128, value 0–256). */
+const MAX_TAGS = 50;
+
+/** Reads a `Tags` list with AWS's rules: key 1–128 and value 0–256 characters, `aws:` keys and values reserved. */
 export function readTags(x: Input): Tag[] {
   const tags = x.Tags as unknown[] | undefined;
   if (!tags) return [];
   return tags.map((t) => {
     const tag = t as Partial<Tag> | null;
-    if (!tag || typeof tag.Key !== 'string' || typeof tag.Value !== 'string') {
+    if (!tag || typeof tag.Key !== 'string' || (tag.Value !== undefined && typeof tag.Value !== 'string')) {
       throw new ServiceError('SerializationException', 'Tags must be a list of {Key, Value} string pairs.');
     }
-    return { Key: tag.Key, Value: tag.Value };
+    const value = tag.Value ?? '';
+    if (tag.Key.length < 1 || tag.Key.length > 128) {
+      throw validation(
+        "1 validation error detected: Value at 'tags.member.key' failed to satisfy constraint: Member must have length between 1 and 128",
+      );
+    }
+    if (value.length > 256) {
+      throw validation(
+        "1 validation error detected: Value at 'tags.member.value' failed to satisfy constraint: Member must have length less than or equal to 256",
+      );
+    }
+    if (isReserved(tag.Key) || isReserved(value)) {
+      throw invalidParameter('Tag keys and values that start with aws: are reserved for AWS use.');
+    }
+    return { Key: tag.Key, Value: value };
   });
+}
+
+/** `aws:` in any case starts a reserved tag key or value. */
+export const isReserved = (text: string): boolean => text.toLowerCase().startsWith('aws:');
+
+/** Merges `added` into `tags` (a key already present takes the new value) and enforces the 50-tag limit. */
+export function mergeTags(tags: Tag[], added: Tag[]): Tag[] {
+  const out = tags.map((t) => ({ ...t }));
+  for (const tag of added) {
+    const existing = out.find((t) => t.Key === tag.Key);
+    if (existing) existing.Value = tag.Value;
+    else out.push({ ...tag });
+  }
+  if (out.filter((t) => !isReserved(t.Key)).length > MAX_TAGS) {
+    throw invalidParameter(`A secret can have at most ${MAX_TAGS} tags (aws: tags excluded).`);
+  }
+  return out;
 }
 
 export function startOfUtcDay(ms: number): number {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { SecretsService } from './service.js';
+import type { OperationContext } from './context.js';
 import {
   AWSCURRENT,
   AWSPENDING,
@@ -7,8 +7,25 @@ import {
   type RotationRulesInput,
   removeStage,
   type SecretRecord,
+  versionWithStage,
 } from './store.js';
 import type { RotationFailure, RotationHandler, RotationStats, RotationStep } from './types.js';
+
+export const ALL_STEPS: RotationStep[] = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'];
+
+/**
+ * The version a new rotation works on: the unfinished AWSPENDING version when there is one (resumed),
+ * else a new placeholder labelled AWSPENDING (AWSPENDING left beside AWSCURRENT by the last rotation
+ * is taken off first).
+ */
+export function startPendingVersion(secret: SecretRecord, now: number, versionId: string = randomUUID()): string {
+  const current = versionWithStage(secret, AWSCURRENT);
+  const pending = versionWithStage(secret, AWSPENDING);
+  if (pending && pending !== current) return pending.versionId;
+  if (pending) removeStage(pending, AWSPENDING);
+  secret.versions.push({ versionId, stages: [AWSPENDING], createdDate: now });
+  return versionId;
+}
 
 export interface Run {
   versionId: string;
@@ -31,6 +48,8 @@ export interface RunSchedules {
  */
 export class RotationRunner {
   readonly rotators = new Map<string, RotationHandler>();
+  /** Managed rotations (RDS-managed secrets), by secret ARN: they need no Lambda ARN. */
+  readonly managed = new Map<string, RotationHandler>();
   readonly running = new Map<string, Run>();
   private readonly failures = new Map<string, RotationFailure>();
   private readonly counts: RotationStats = {
@@ -41,7 +60,7 @@ export class RotationRunner {
   };
 
   constructor(
-    private readonly service: SecretsService,
+    private readonly ctx: OperationContext,
     private readonly stepTimeoutMs: number,
     private readonly schedules: RunSchedules,
   ) {}
@@ -76,7 +95,7 @@ export class RotationRunner {
   }
 
   lastError(secretId: string): RotationFailure | undefined {
-    const arn = this.service.store.find(secretId)?.arn ?? secretId;
+    const arn = this.ctx.store.find(secretId)?.arn ?? secretId;
     const failure = this.failures.get(arn);
     return failure ? { ...failure } : undefined;
   }
@@ -105,14 +124,18 @@ export class RotationRunner {
         failure = this.failure(arn, versionId, step, 'Rotation was cancelled by CancelRotateSecret.');
         break;
       }
-      const lambdaArn = this.service.store.secrets.get(arn)?.rotation?.lambdaArn;
-      const handler = lambdaArn === undefined ? undefined : this.rotators.get(lambdaArn);
+      const lambdaArn = this.ctx.store.secrets.get(arn)?.rotation?.lambdaArn;
+      const handler = this.managed.get(arn) ?? (lambdaArn === undefined ? undefined : this.rotators.get(lambdaArn));
       if (!handler) {
         failure = this.failure(
           arn,
           versionId,
           'invoke',
-          lambdaArn === undefined ? 'No rotator is registered for (none).' : this.noRotatorMessage(lambdaArn),
+          this.ctx.store.secrets.get(arn)?.owningService !== undefined
+            ? 'No managed rotation is registered for this secret: call setManagedRotation(secretId, { changePassword }).'
+            : lambdaArn === undefined
+              ? 'No rotator is registered for (none).'
+              : this.noRotatorMessage(lambdaArn),
         );
         break;
       }
@@ -130,7 +153,7 @@ export class RotationRunner {
         break;
       }
     }
-    const secret = this.service.store.secrets.get(arn);
+    const secret = this.ctx.store.secrets.get(arn);
     if (!secret) return failure; // deleted meanwhile
     const version = findVersion(secret, versionId);
     if (!failure && fullRotation && !version?.stages.includes(AWSCURRENT)) {
@@ -143,7 +166,7 @@ export class RotationRunner {
     }
     if (!fullRotation && version) removeStage(version, AWSPENDING); // RotateImmediately=false: test only
     const rotation = secret.rotation;
-    const now = this.service.clock();
+    const now = this.ctx.clock();
     if (failure) {
       this.counts.failed++;
       this.failures.set(arn, failure);
@@ -159,12 +182,12 @@ export class RotationRunner {
         this.schedules.reschedule(secret);
       }
     }
-    this.service.store.save();
+    this.ctx.store.save();
     return failure;
   }
 
   private failure(arn: string, versionId: string, step: RotationFailure['step'], message: string): RotationFailure {
-    return { secretArn: arn, versionId, step, message, at: this.service.clock() };
+    return { secretArn: arn, versionId, step, message, at: this.ctx.clock() };
   }
 }
 

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { checkAgentOptions, type LocalAgent, startLocalAgent } from './agent.js';
 import { ServiceError } from './errors.js';
+import { registerOperations } from './operations/index.js';
 import { RotationEngine } from './rotation.js';
 import { SecretsService } from './service.js';
 import { SecretStore } from './store.js';
@@ -38,6 +39,7 @@ export async function startLocalSecretsManager(options: LocalSecretsManagerOptio
   const region = opts.region ?? 'us-east-1';
   const accountId = opts.accountId ?? '000000000000';
   const service = new SecretsService({ store: new SecretStore(opts.stateFile), region, accountId, clock });
+  registerOperations(service, service);
   const rotation = new RotationEngine(service, {
     allowShortRotationIntervals: opts.allowShortRotationIntervals ?? false,
     mode: opts.rotationMode ?? 'sync',
@@ -125,6 +127,17 @@ export async function startLocalSecretsManager(options: LocalSecretsManagerOptio
     idle: () => rotation.idle(),
     lastRotationError: (secretId) => rotation.lastError(secretId),
     rotationStats: () => rotation.stats(),
+    createRdsManagedSecret: (o) => rotation.managed.create(o),
+    setManagedRotation: (secretId, o) => rotation.managed.setRotation(secretId, o),
+    rotateManagedSecret: async (secretId) => {
+      const secret = service.secret(secretId);
+      if (secret.owningService === undefined) {
+        throw new TypeError(`rotateManagedSecret: ${secret.name} is not a managed secret; call RotateSecret for it.`);
+      }
+      await service.call('RotateSecret', { SecretId: secret.arn, ClientRequestToken: randomUUID() });
+      await rotation.idle();
+      return rotation.lastError(secret.arn);
+    },
     close: async () => {
       rotation.stopScheduler();
       await Promise.all([closeServer(server), agent?.close()]);

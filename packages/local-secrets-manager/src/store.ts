@@ -59,6 +59,10 @@ export interface SecretRecord {
   /** When a scheduled deletion becomes final (epoch ms). */
   deletionDate?: number;
   rotation?: RotationRecord;
+  /** The service that manages the secret (`rds` for an RDS-managed master secret). */
+  owningService?: string;
+  /** The resource policy document, as stored by PutResourcePolicy. */
+  resourcePolicy?: string;
   /** Oldest first. */
   versions: VersionRecord[];
 }
@@ -179,7 +183,8 @@ function detach(secret: SecretRecord, stage: string): VersionRecord | undefined 
 
 /**
  * Attaches `stage` to `target`, taking it from whichever version had it. Moving AWSCURRENT also moves
- * AWSPREVIOUS to the version AWSCURRENT left (service-2.json, PutSecretValue/UpdateSecretVersionStage).
+ * AWSPREVIOUS to the version AWSCURRENT left (service-2.json, PutSecretValue/UpdateSecretVersionStage),
+ * and takes AWSPENDING off it.
  * Returns true when AWSCURRENT changed version.
  */
 export function moveStage(secret: SecretRecord, stage: string, target: VersionRecord): boolean {
@@ -188,6 +193,9 @@ export function moveStage(secret: SecretRecord, stage: string, target: VersionRe
   target.stages.push(stage);
   if (stage === AWSCURRENT && previousHolder && previousHolder !== target) {
     detach(secret, AWSPREVIOUS);
+    // AWS: a finished rotation leaves AWSPENDING beside AWSCURRENT; it leaves with AWSCURRENT, or the
+    // next RotateSecret would see an unfinished rotation and reattempt it over the value just stored.
+    removeStage(previousHolder, AWSPENDING);
     previousHolder.stages.push(AWSPREVIOUS);
     return true;
   }

@@ -17,6 +17,48 @@ export interface RotationEvent {
 /** An in-process stand-in for a rotation Lambda. Throw (or reject) to fail the step. */
 export type RotationHandler = (event: RotationEvent) => Promise<void>;
 
+/** The new password a managed rotation asks the database to take. */
+export interface ManagedPasswordChange {
+  /** ARN of the secret being rotated. */
+  secretArn: string;
+  /** The version that will hold the new password. */
+  versionId: string;
+  username: string;
+  password: string;
+}
+
+/**
+ * How a managed (RDS) rotation changes the database password. `pending-first` (default): the new
+ * password is staged as AWSPENDING, then `changePassword` runs, then AWSCURRENT moves (what a rotation
+ * Lambda does). `change-first`: `changePassword` runs before any new value is readable, then the new
+ * version becomes AWSCURRENT at once (clients holding the old password are refused until they re-read).
+ */
+export interface ManagedRotationOptions {
+  /** Sets the user's password on the database. Throw (or reject) to fail the rotation. */
+  changePassword: (change: ManagedPasswordChange) => Promise<void>;
+  order?: 'pending-first' | 'change-first';
+}
+
+/** A master-user secret as RDS creates it when the DB's password is managed in Secrets Manager. */
+export interface RdsManagedSecretOptions {
+  /** ARN of the DB cluster (`arn:aws:rds:…:cluster:…`, secret `rds!cluster-…`) or instance (`…:db:…`, `rds!db-…`). */
+  resourceArn: string;
+  username: string;
+  password: string;
+  kmsKeyId?: string;
+  /** The rotation RDS runs itself; without it RotateSecret on the secret is refused with a clear message. */
+  rotation?: ManagedRotationOptions;
+  /** RDS's default schedule is every 7 days: `rate(7 days)`. */
+  scheduleExpression?: string;
+}
+
+/** Identity of a secret created by `createRdsManagedSecret`. */
+export interface CreatedSecret {
+  arn: string;
+  name: string;
+  versionId: string;
+}
+
 /** How RotateSecret's HTTP response relates to the rotation steps. */
 export type RotationMode = 'sync' | 'async';
 
@@ -115,6 +157,19 @@ export interface LocalSecretsManager {
   /** The last rotation failure of a secret (name or ARN), cleared by its next successful rotation. */
   lastRotationError(secretId: string): RotationFailure | undefined;
   rotationStats(): RotationStats;
+  /**
+   * Creates a secret the way RDS does for a managed master password: `OwningService: rds`, an
+   * `rds!cluster-…`/`rds!db-…` name, the `aws:rds:primaryDB…Arn` tag, `{username, password}`, rotation
+   * enabled without a Lambda. Clients can read it but not change it (InvalidRequestException).
+   */
+  createRdsManagedSecret(options: RdsManagedSecretOptions): CreatedSecret;
+  /** Sets (or replaces) the managed rotation of an RDS-managed secret, e.g. after a restart from `stateFile`. */
+  setManagedRotation(secretId: string, rotation: ManagedRotationOptions): void;
+  /**
+   * Rotates a managed secret now (what RotateSecret without a Lambda ARN does for it) and resolves
+   * when the rotation ended: `undefined` on success, else the failure.
+   */
+  rotateManagedSecret(secretId: string): Promise<RotationFailure | undefined>;
   /** Stops the scheduler and the HTTP server (open connections are closed). */
   close(): Promise<void>;
 }

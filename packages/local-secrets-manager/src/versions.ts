@@ -1,18 +1,16 @@
-import { invalidParameter, notFound } from './errors.js';
-import { type SecretValue, sameValue, tokenInUse } from './inputs.js';
-import type { SecretsService } from './service.js';
+import type { OperationContext } from './context.js';
+import { invalidParameter, invalidRequest, notFound } from './errors.js';
+import { type SecretValue, sameValue, secs, startOfUtcDay, tokenInUse } from './inputs.js';
 import {
   AWSCURRENT,
   findVersion,
   hasValue,
   moveStage,
   pruneVersions,
-  removeStage,
   type SecretRecord,
   type VersionRecord,
   versionWithStage,
 } from './store.js';
-import { checkLength, type Input, str } from './validate.js';
 
 /**
  * Creates version `token` with `value` and moves `stages` onto it. Same token + same value: no-op.
@@ -20,7 +18,7 @@ import { checkLength, type Input, str } from './validate.js';
  * AWSPENDING placeholder RotateSecret registers before createSecret).
  */
 export function addVersion(
-  service: SecretsService,
+  ctx: OperationContext,
   secret: SecretRecord,
   token: string,
   value: SecretValue,
@@ -29,7 +27,7 @@ export function addVersion(
   if (stages.length < 1 || stages.length > 20) {
     throw invalidParameter('VersionStages must contain between 1 and 20 staging labels.');
   }
-  const now = service.clock();
+  const now = ctx.clock();
   let version = findVersion(secret, token);
   if (version) {
     if (hasValue(version)) {
@@ -45,52 +43,46 @@ export function addVersion(
   let currentMoved = false;
   for (const stage of wanted) currentMoved = moveStage(secret, stage, version) || currentMoved;
   pruneVersions(secret, now);
-  service.touch(secret);
-  if (currentMoved) service.currentChanged(secret);
-  service.store.save();
+  ctx.touch(secret);
+  if (currentMoved) ctx.currentChanged(secret);
+  ctx.store.save();
   return version;
 }
 
-export function updateSecretVersionStage(service: SecretsService, x: Input): unknown {
-  const secret = service.liveSecret(str(x, 'SecretId')!);
-  const stage = str(x, 'VersionStage')!;
-  checkLength(x, 'VersionStage', 1, 256);
-  const moveToId = str(x, 'MoveToVersionId');
-  const removeFromId = str(x, 'RemoveFromVersionId');
-  if (moveToId === undefined && removeFromId === undefined) {
-    throw invalidParameter('You must specify MoveToVersionId, RemoveFromVersionId, or both.');
+/** GetSecretValue's answer for one secret (also each entry of BatchGetSecretValue). */
+export function readSecretValue(
+  ctx: OperationContext,
+  secret: SecretRecord,
+  versionId: string | undefined,
+  stage: string | undefined,
+): Record<string, unknown> {
+  let version: VersionRecord | undefined;
+  if (versionId !== undefined) {
+    version = findVersion(secret, versionId);
+    if (!version || !hasValue(version)) {
+      throw notFound(`Secrets Manager can't find the specified secret value for VersionId: ${versionId}`);
+    }
+    if (stage !== undefined && !version.stages.includes(stage)) {
+      throw invalidRequest('You provided a VersionStage that is not associated to the provided VersionId.');
+    }
+  } else {
+    const wanted = stage ?? AWSCURRENT;
+    version = versionWithStage(secret, wanted);
+    if (!version || !hasValue(version)) {
+      throw notFound(`Secrets Manager can't find the specified secret value for staging label: ${wanted}`);
+    }
   }
-  const lookup = (id: string): VersionRecord => {
-    const v = findVersion(secret, id);
-    if (!v) throw notFound(`Secrets Manager can't find the specified secret version: ${id}`);
-    return v;
+  const day = startOfUtcDay(ctx.clock());
+  version.lastAccessedDate = day;
+  secret.lastAccessedDate = day;
+  const out: Record<string, unknown> = {
+    ARN: secret.arn,
+    Name: secret.name,
+    VersionId: version.versionId,
+    VersionStages: [...version.stages],
+    CreatedDate: secs(version.createdDate),
   };
-  const moveTo = moveToId === undefined ? undefined : lookup(moveToId);
-  const removeFrom = removeFromId === undefined ? undefined : lookup(removeFromId);
-  const holder = versionWithStage(secret, stage);
-  if (removeFrom && removeFrom !== holder) {
-    throw invalidParameter(
-      holder
-        ? `The staging label ${stage} is currently attached to version ${holder.versionId}, not to version ${removeFrom.versionId}.`
-        : `The staging label ${stage} is not attached to version ${removeFrom.versionId}.`,
-    );
-  }
-  if (moveTo) {
-    if (holder && holder !== moveTo && !removeFrom) {
-      throw invalidParameter(
-        `The parameter RemoveFromVersionId can't be empty. Staging label ${stage} is currently attached to version ${holder.versionId}, so you must explicitly reference that version in RemoveFromVersionId.`,
-      );
-    }
-    if (moveStage(secret, stage, moveTo)) service.currentChanged(secret);
-  } else if (removeFrom) {
-    if (stage === AWSCURRENT) {
-      throw invalidParameter(
-        'You can only move staging label AWSCURRENT to a different secret version. It can’t be completely removed.',
-      );
-    }
-    removeStage(removeFrom, stage);
-  }
-  service.touch(secret);
-  service.store.save();
-  return { ARN: secret.arn, Name: secret.name };
+  if (version.secretString !== undefined) out.SecretString = version.secretString;
+  if (version.secretBinary !== undefined) out.SecretBinary = version.secretBinary;
+  return out;
 }

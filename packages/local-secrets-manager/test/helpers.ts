@@ -61,3 +61,13 @@ export function rawRequest(
     req.end(opts.body);
   });
 }
+
+/** The error a call fails with (name and message); throws if it succeeds. */
+export async function errorOf(p: Promise<unknown>): Promise<{ name: string; message: string }> {
+  try {
+    await p;
+  } catch (err) {
+    return { name: (err as Error).name, message: (err as Error).message };
+  }
+  throw new Error('expected the call to fail');
+}
