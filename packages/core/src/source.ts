@@ -4,7 +4,7 @@ import { runWithAuthRetry } from './auth-retry.js';
 import { type Credentials, sameVersion } from './credentials.js';
 import { SafeEmitter } from './emitter.js';
 import { SecretFetchError, SecretFormatError, SecretNotFoundError, SourceClosedError } from './errors.js';
-import { type FetchContext, fetchSecret, sleep, toTypedError } from './fetch.js';
+import { type FetchContext, fetchSecret, holdOpen, sleep, toTypedError } from './fetch.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
 import type {
   CredentialSource,
@@ -143,7 +143,7 @@ class Source implements CredentialSource {
         return e.promise;
       }
     }
-    return this.#getSlow();
+    return holdOpen(this.#getSlow());
   }
 
   async #getSlow(): Promise<DbCredentials> {
@@ -163,7 +163,11 @@ class Source implements CredentialSource {
     return this.#startFlight('load', () => this.#load(e === undefined ? 'initial' : 'expired', false));
   }
 
-  async refresh(rejected?: DbCredentials): Promise<DbCredentials> {
+  refresh(rejected?: DbCredentials): Promise<DbCredentials> {
+    return holdOpen(this.#refresh(rejected));
+  }
+
+  async #refresh(rejected: DbCredentials | undefined): Promise<DbCredentials> {
     this.#assertOpen();
     this.#s.refreshes++;
     for (let joinedRefresh = false; ; ) {
