@@ -62,7 +62,8 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-const lastLine = (s: string) => JSON.parse(s.trim().split('\n').at(-1) ?? 'null') as Record<string, unknown> | null;
+/** The child's last stdout line as JSON; null when it printed nothing (it exited before its handler ran). */
+const lastLine = (s: string) => (s.trim() === '' ? null : (JSON.parse(s.trim().split('\n').at(-1)!) as unknown));
 
 describe('startup with Secrets Manager unreachable (child processes)', () => {
   it(

@@ -62,21 +62,29 @@ export async function entry(name: string, db: { host: string; port: number }): P
       return { run: () => db.raw('select 1'), close: () => db.destroy() };
     }
     case 'typeorm': {
-      const { DataSource } = from('typeorm')('typeorm') as typeof import('typeorm');
+      const { DataSource } = from('typeorm')('typeorm') as {
+        DataSource: new (o: object) => { initialize(): Promise<unknown> };
+      };
       const { withRotatingCredentials } = await import('@dbcreds/typeorm');
       const ds = new DataSource(withRotatingCredentials({ type: 'postgres', ...endpoint }, src));
       return { run: () => ds.initialize(), close: none };
     }
     case 'sequelize': {
-      const { Sequelize } = from('sequelize')('sequelize') as typeof import('sequelize');
+      const { Sequelize } = from('sequelize')('sequelize') as {
+        Sequelize: new (o: object) => { authenticate(): Promise<unknown>; close(): Promise<unknown> };
+      };
       const { withRotatingCredentials } = await import('@dbcreds/sequelize');
       const seq = new Sequelize(withRotatingCredentials({ dialect: 'postgres', ...endpoint, logging: false }, src));
       return { run: () => seq.authenticate(), close: () => seq.close() };
     }
     case 'mikro-orm': {
       const req = from('mikro-orm');
-      const { MikroORM, EntitySchema } = req('@mikro-orm/core') as typeof import('@mikro-orm/core');
-      const { PostgreSqlDriver } = req('@mikro-orm/postgresql') as typeof import('@mikro-orm/postgresql');
+      type Orm = { em: { getConnection(): { execute(sql: string): Promise<unknown> } }; close(): Promise<unknown> };
+      const { MikroORM, EntitySchema } = req('@mikro-orm/core') as {
+        MikroORM: { init(o: object): Promise<Orm> };
+        EntitySchema: new (o: object) => object;
+      };
+      const { PostgreSqlDriver } = req('@mikro-orm/postgresql') as { PostgreSqlDriver: never };
       const entity = new EntitySchema({ name: 'Note', properties: { id: { type: 'number', primary: true } } });
       const { withRotatingCredentials } = await import('@dbcreds/mikro-orm');
       const options = withRotatingCredentials(
@@ -84,7 +92,7 @@ export async function entry(name: string, db: { host: string; port: number }): P
         src,
       );
       // MikroORM 7's init() does not connect: the first query does.
-      let orm: Awaited<ReturnType<typeof MikroORM.init>> | undefined;
+      let orm: Orm | undefined;
       return {
         run: async () => {
           orm = await MikroORM.init(options);
