@@ -33,6 +33,7 @@ const UNIT = [
   'deploy/test/k8s.test.ts',
   // child processes against a closed port: no database
   'test/startup-exit.test.ts',
+  'packages/knex/test/missing-peer.test.ts',
 ];
 const UNIT_EXCLUDED = ['packages/core/test/integration.test.ts'];
 const ALL = [
