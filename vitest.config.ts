@@ -31,6 +31,10 @@ const UNIT = [
   // deploy: synth/nag and manifest checks; its Lambda and container-bundle tests need the test bed
   'deploy/test/stack.test.ts',
   'deploy/test/k8s.test.ts',
+  // child processes against a closed port: no database
+  'test/startup-exit.test.ts',
+  // temp app trees without the adapters' peers, run by plain Node: no database
+  'test/missing-peers.test.ts',
 ];
 const UNIT_EXCLUDED = ['packages/core/test/integration.test.ts'];
 const ALL = [

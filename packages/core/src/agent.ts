@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { GetSecretValueCommand, GetSecretValueCommandOutput } from '@aws-sdk/client-secrets-manager';
+import { unknownKeyHint } from './suggest.js';
 import type { SecretsManagerLike } from './types.js';
 
 export const AGENT_DEFAULT_PORT = 2773;
@@ -45,7 +46,8 @@ export function resolveAgentOptions(
     return undefined;
   }
   const o = (value === true ? {} : value) as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!AGENT_KEYS.includes(k)) bad(`agent.${k}`, 'unknown option');
+  for (const k of Object.keys(o))
+    if (!AGENT_KEYS.includes(k)) bad(`agent.${k}`, `unknown option${unknownKeyHint(k, AGENT_KEYS)}`);
   const port = env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT;
   let endpoint = new URL(`http://localhost:${port && /^\d+$/.test(port) ? port : AGENT_DEFAULT_PORT}`);
   if (o.endpoint !== undefined) {

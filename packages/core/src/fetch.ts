@@ -122,6 +122,7 @@ function sendOnce(
     ctx.closed.addEventListener('abort', onClose, { once: true });
     if (ctx.attemptTimeoutMs <= MAX_TIMER_MS) {
       timer = setTimeout(() => ac.abort(new AttemptTimeoutError(ctx.attemptTimeoutMs)), ctx.attemptTimeoutMs);
+      // Unref'd: a caller awaiting the fetch holds the process open (holdOpen); background work does not.
       timer.unref();
     }
     let sent: Promise<GetSecretValueCommandOutput>;
@@ -144,7 +145,7 @@ function sendOnce(
   });
 }
 
-/** Jittered backoff wait; unref'd; ends at once (rejecting) when the source is closed. */
+/** Jittered backoff wait; unref'd (callers hold the process open: holdOpen); ends at once (rejecting) when the source is closed. */
 export function sleep(ms: number, closed: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const onClose = () => {
@@ -158,6 +159,17 @@ export function sleep(ms: number, closed: AbortSignal): Promise<void> {
     timer.unref();
     closed.addEventListener('abort', onClose, { once: true });
   });
+}
+
+/**
+ * Keeps the process alive until `p` settles. Core's own timers (attempt timeouts, retry backoff) are
+ * unref'd so that background work (stale-while-revalidate) never holds a finished process open; a
+ * caller awaiting credentials must hold it, or Node exits with neither callback run (an ES module's
+ * top-level `await` ends as "unsettled", exit 13) while a retry waits on an unref'd timer.
+ */
+export function holdOpen<T>(p: Promise<T>): Promise<T> {
+  const hold = setInterval(() => {}, MAX_TIMER_MS);
+  return p.finally(() => clearInterval(hold));
 }
 
 function isNamed(err: unknown, name: string): boolean {

@@ -21,6 +21,7 @@ import type { Credentials } from './credentials.js';
 import { ConfigurationError } from './errors.js';
 import { IAM_SOURCE, type IamSourceInfo } from './iam-marker.js';
 import { createBackedSource } from './source.js';
+import { unknownKeyHint } from './suggest.js';
 import type { Clock, CredentialSource, DbEngine, ErrorBackoffOptions, FetchRetryOptions, Logger } from './types.js';
 
 export { iamSourceInfo, type IamSourceInfo } from './iam-marker.js';
@@ -162,7 +163,7 @@ function validate(input: IamAuthSourceOptions): IamAuthSourceOptions {
   }
   const o = input as unknown as Record<string, unknown>;
   const problems: Array<[string, string]> = [];
-  for (const k of Object.keys(o)) if (!KEYS.includes(k)) problems.push([k, 'unknown option']);
+  for (const k of Object.keys(o)) if (!KEYS.includes(k)) problems.push([k, `unknown option${unknownKeyHint(k, KEYS)}`]);
   const nonEmpty = (k: string) => {
     if (typeof o[k] !== 'string' || (o[k] as string).length === 0) problems.push([k, 'must be a non-empty string']);
   };
@@ -182,7 +183,8 @@ function validate(input: IamAuthSourceOptions): IamAuthSourceOptions {
     problems.push(['refreshAfterMs', 'must be { min, max } with 0 < min ≤ max (ms)']);
   }
   for (const k of Object.keys(r))
-    if (k !== 'min' && k !== 'max') problems.push([`refreshAfterMs.${k}`, 'unknown option']);
+    if (k !== 'min' && k !== 'max')
+      problems.push([`refreshAfterMs.${k}`, `unknown option${unknownKeyHint(k, ['min', 'max'])}`]);
   if (
     !ms(maxAge) ||
     (maxAge as number) >= IAM_TOKEN_LIFETIME_MS ||

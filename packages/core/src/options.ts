@@ -1,5 +1,6 @@
 import { type ResolvedAgentOptions, resolveAgentOptions } from './agent.js';
 import { ConfigurationError } from './errors.js';
+import { unknownKeyHint } from './suggest.js';
 import type { Clock, Logger, SecretsManagerLike, VersionStage } from './types.js';
 
 export const DEFAULTS = {
@@ -28,7 +29,7 @@ export interface ResolvedOptions {
   logger: Logger | undefined;
 }
 
-const TOP_KEYS = new Set([
+const TOP_KEYS = [
   'secretId',
   'client',
   'clientConfig',
@@ -42,7 +43,7 @@ const TOP_KEYS = new Set([
   'clock',
   'versionStage',
   'logger',
-]);
+];
 
 const defaultClock: Clock = { now: () => Date.now() };
 
@@ -62,7 +63,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   const bad = (key: string, why: string) => problems.push([key, why]);
 
   for (const key of Object.keys(o)) {
-    if (!TOP_KEYS.has(key)) bad(key, 'unknown option');
+    if (!TOP_KEYS.includes(key)) bad(key, `unknown option${unknownKeyHint(key, TOP_KEYS)}`);
   }
 
   const secretId = o.secretId;
@@ -124,7 +125,8 @@ export function resolveOptions(input: unknown): ResolvedOptions {
       return {};
     }
     for (const k of Object.keys(v)) {
-      if (!(allowed as readonly string[]).includes(k)) bad(`${key}.${k}`, 'unknown option');
+      if (!(allowed as readonly string[]).includes(k))
+        bad(`${key}.${k}`, `unknown option${unknownKeyHint(k, allowed)}`);
     }
     return v;
   };

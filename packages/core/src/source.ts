@@ -1,11 +1,11 @@
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AgentClient } from './agent.js';
 import { runWithAuthRetry } from './auth-retry.js';
 import { type Credentials, sameVersion } from './credentials.js';
 import { SafeEmitter } from './emitter.js';
 import { SecretFetchError, SecretFormatError, SecretNotFoundError, SourceClosedError } from './errors.js';
-import { type FetchContext, fetchSecret, sleep, toTypedError } from './fetch.js';
+import { type FetchContext, fetchSecret, holdOpen, sleep, toTypedError } from './fetch.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
+import { SdkClient } from './sdk-client.js';
 import type {
   CredentialSource,
   CredentialSourceEventName,
@@ -103,8 +103,7 @@ class Source implements CredentialSource {
       this.#ownedClient = agent;
       this.#client = agent;
     } else {
-      // Core owns retries (one policy for every client); the SDK's own retries would multiply them.
-      const client = new SecretsManagerClient({ maxAttempts: 1, ...this.#o.clientConfig });
+      const client = new SdkClient(this.#o.clientConfig);
       this.#ownedClient = client;
       this.#client = client;
     }
@@ -143,7 +142,7 @@ class Source implements CredentialSource {
         return e.promise;
       }
     }
-    return this.#getSlow();
+    return holdOpen(this.#getSlow());
   }
 
   async #getSlow(): Promise<DbCredentials> {
@@ -163,7 +162,11 @@ class Source implements CredentialSource {
     return this.#startFlight('load', () => this.#load(e === undefined ? 'initial' : 'expired', false));
   }
 
-  async refresh(rejected?: DbCredentials): Promise<DbCredentials> {
+  refresh(rejected?: DbCredentials): Promise<DbCredentials> {
+    return holdOpen(this.#refresh(rejected));
+  }
+
+  async #refresh(rejected: DbCredentials | undefined): Promise<DbCredentials> {
     this.#assertOpen();
     this.#s.refreshes++;
     for (let joinedRefresh = false; ; ) {

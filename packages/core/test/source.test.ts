@@ -630,10 +630,11 @@ describe('close and stats', () => {
     sm.down = connRefused();
     const p = source.get().catch((e: unknown) => e);
     await vi.advanceTimersByTimeAsync(1);
-    expect(vi.getTimerCount()).toBe(1);
+    expect(vi.getTimerCount()).toBe(2); // the backoff wait, and the caller's hold on the process (holdOpen)
     source.close();
-    expect(vi.getTimerCount()).toBe(0);
+    expect(vi.getTimerCount()).toBe(1);
     expect(await p).toBeInstanceOf(SourceClosedError);
+    expect(vi.getTimerCount()).toBe(0);
   });
 
   it('destroys a client it created from clientConfig, never a client it was given', () => {

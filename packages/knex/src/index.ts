@@ -5,22 +5,23 @@ import {
   endpointFieldsFromSecret,
   forbidKeys,
   iamDriverRequirements,
+  loadPeer,
   presentKeys,
 } from '@dbcreds/core/adapter';
 import type { Knex } from 'knex';
-import Client_MySQL2 from 'knex/lib/dialects/mysql2/index.js';
-import Client_PG from 'knex/lib/dialects/postgres/index.js';
 import { rotatingDialect } from './dialect.js';
+import peerRequire from './require.cjs';
 
 /** `client` names accepted; `mysql` is served by the mysql2 dialect (the only MySQL driver supported). */
 export type RotatingKnexClient = 'pg' | 'postgres' | 'postgresql' | 'mysql2' | 'mysql';
 
-const DIALECTS: Record<RotatingKnexClient, typeof Knex.Client> = {
-  pg: Client_PG,
-  postgres: Client_PG,
-  postgresql: Client_PG,
-  mysql2: Client_MySQL2,
-  mysql: Client_MySQL2,
+/** knex's dialect module per client name. knex is an optional peer (MikroORM 7 users of this package need none). */
+const DIALECTS: Record<RotatingKnexClient, 'postgres' | 'mysql2'> = {
+  pg: 'postgres',
+  postgres: 'postgres',
+  postgresql: 'postgres',
+  mysql2: 'mysql2',
+  mysql: 'mysql2',
 };
 
 /** Connection keys that would override the secret; the secret always supplies user and password. */
@@ -61,10 +62,15 @@ export function withRotatingCredentials(
 ): Knex.Config {
   const { client, connection = {}, ...rest } = validate(config, options);
   const adopted = adoptSource(source, options.closeSource ?? options.closeSourceOnDestroy);
-  const family = DIALECTS[client] === Client_PG ? 'postgres' : 'mysql';
+  const dialect = DIALECTS[client];
+  // Loaded here, with this package's own require: a missing knex is a ConfigurationError naming it.
+  const Dialect = loadPeer<typeof Knex.Client>(peerRequire, `knex/lib/dialects/${dialect}/index.js`, '@dbcreds/knex', {
+    keys: ['client'],
+  });
+  const family = dialect === 'postgres' ? 'postgres' : 'mysql';
   const iam = iamDriverRequirements('knex', adopted.source, family, { ...connection }, 'connection.');
   const base: Record<string, unknown> = { ...connection, ...iam };
-  const Client = rotatingDialect(DIALECTS[client], adopted.source, {
+  const Client = rotatingDialect(Dialect, adopted.source, {
     base,
     fill: endpointFieldsFromSecret(base),
     closeSource: adopted.closeSource,

@@ -12,9 +12,14 @@ import {
   endpointFieldsFromSecret,
   endpointFromSecret,
   isLoginRefused,
+  loadPeer,
   type SecretEndpointFields,
 } from '@dbcreds/core/adapter';
-import mariadb from 'mariadb';
+import type mariadbTypes from 'mariadb';
+import peerRequire from './require.cjs';
+
+/** The connector, through the kit: without `mariadb` installed, importing this package says what to install. */
+const mariadb = loadPeer<typeof mariadbTypes>(peerRequire, 'mariadb', '@dbcreds/mariadb');
 
 /** MySQL pool defaults (ms): why minimumIdle is 1, acquireTimeout 5 s and initializationTimeout 1 s: see README. */
 export const MARIADB_POOL_DEFAULTS = {
@@ -158,7 +163,7 @@ export class RotatingMariaDbPool {
       logger: withErrorTap(logger, (err) => {
         if (refusedLogin(err)) entry.refusal = err;
       }),
-    } as mariadb.PoolConfig);
+    } as mariadbTypes.PoolConfig);
     const pool = entry.pool;
     pool.on('connection', () => {
       entry.refusal = undefined;

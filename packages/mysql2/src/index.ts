@@ -13,9 +13,14 @@ import {
   checkOptions,
   endpointFieldsFromSecret,
   iamDriverRequirements,
+  loadPeer,
   type SecretEndpointFields,
 } from '@dbcreds/core/adapter';
-import mysql, { type Pool, type PoolConnection, type PoolOptions } from 'mysql2';
+import type { Pool, PoolConnection, PoolOptions } from 'mysql2';
+import peerRequire from './require.cjs';
+
+/** The driver, through the kit: without `mysql2` installed, importing this package says what to install. */
+const mysql = loadPeer<typeof import('mysql2')>(peerRequire, 'mysql2', '@dbcreds/mysql2');
 
 /** mysql2 PoolOptions without the keys that would override the secret, plus `closeSource`. */
 export type RetryingPoolOptions = Omit<PoolOptions, 'user' | 'password' | 'uri'> & {

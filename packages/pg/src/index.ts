@@ -11,9 +11,14 @@ import {
   endpointFieldsFromSecret,
   hideConnectionPassword,
   iamDriverRequirements,
+  loadPeer,
   type SecretEndpointFields,
 } from '@dbcreds/core/adapter';
-import pg from 'pg';
+import type pg from 'pg';
+import peerRequire from './require.cjs';
+
+/** The driver, through the kit: without `pg` installed, importing this package says what to install. */
+const { Pool } = loadPeer<typeof pg>(peerRequire, 'pg', '@dbcreds/pg');
 
 /** pg.PoolConfig without the keys that would override the secret, plus `closeSource`. */
 export type RetryingPoolConfig = Omit<pg.PoolConfig, 'user' | 'password' | 'connectionString'> & {
@@ -174,7 +179,7 @@ const oneStatement = (q: any): boolean => typeof (q?.text ?? q) === 'string' && 
  * connection. It listens to its own 'error' event, so an idle client killed by the server (as
  * rotations and failovers do) does not crash the process; add your own listener to log them.
  */
-export class RetryingPool extends pg.Pool {
+export class RetryingPool extends Pool {
   readonly source: CredentialSource;
   readonly #ownsSource: boolean;
   readonly #from: SecretEndpointFields;

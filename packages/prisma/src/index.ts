@@ -84,8 +84,10 @@ export function withRotatingCredentials<T extends object>(
       );
     }
     if (provider === 'mysql') {
+      // The peer the user installs first: it brings the driver @dbcreds/mariadb loads.
+      const { PrismaMariaDb } = peer('@prisma/adapter-mariadb');
       const pool = peer('@dbcreds/mariadb').createPool(credentialSource, { ...endpoint, ...options.pool });
-      return new (peer('@prisma/adapter-mariadb').PrismaMariaDb)(pool, driverAdapter).connect();
+      return new PrismaMariaDb(pool, driverAdapter).connect();
     }
     const { PrismaPg } = peer('@prisma/adapter-pg');
     const pool = peer('@dbcreds/pg').createPool(credentialSource, { ...endpoint, ...options.pool });

@@ -17,6 +17,7 @@ import {
   endpointFieldsFromSecret,
   engineFamily,
   forbidKeys,
+  hideConnectionPassword,
   iamDriverRequirements,
   presentKeys,
   type SecretEndpointFields,
@@ -38,10 +39,11 @@ export interface SequelizeAdapterOptions {
 
 const ADAPTER_OPTION_KEYS = ['closeSource', 'readerSource'];
 const DIALECTS = ['postgres', 'postgresql', 'mysql', 'mariadb'];
-const CREDENTIAL_KEYS = ['username', 'password'];
+/** `url` too: Sequelize ignores it in the options object (host, port, database would fall back to defaults). */
+const CREDENTIAL_KEYS = ['username', 'password', 'url'];
 const WHY = 'user and password always come from the secret (host, port and database may be set)';
 /** mysql and mariadb spread `dialectOptions` over the connection config: credentials there would win. */
-const DIALECT_CREDENTIAL_KEYS = ['user', 'username', 'password'];
+const DIALECT_CREDENTIAL_KEYS = ['user', 'username', 'password', 'connectionString', 'uri', 'url'];
 
 type NodeConfig = Record<string, unknown>;
 interface ConnectionManagerLike {
@@ -108,6 +110,7 @@ export function withRotatingCredentials<T extends Options>(
         config.username = creds.username; // Sequelize's name for it (postgres copies it to `user`)
         return connect(config).then((c) => {
           (c as { removeListener?: (e: string, l: () => void) => void }).removeListener?.('error', guardUntilConnected);
+          hideConnectionPassword(c); // the driver's copies (pg connectionParameters, mysql2 config)
           return c;
         });
       });

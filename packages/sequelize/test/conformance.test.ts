@@ -5,6 +5,8 @@ import { type Dialect, QueryTypes, Sequelize, type Transaction } from 'sequelize
 /** One Sequelize over the scenario's server, with the conformance pool shape (churning, 50 max). */
 function create(dialect: (ctx: ConformanceContext) => Dialect) {
   return async (ctx: ConformanceContext) => {
+    // The leak audit inspects the driver connections too: the churning pool has evicted most by then.
+    const connections: unknown[] = [];
     const sequelize = new Sequelize(
       withRotatingCredentials(
         {
@@ -14,6 +16,7 @@ function create(dialect: (ctx: ConformanceContext) => Dialect) {
           database: ctx.database,
           pool: { min: 0, max: ctx.maxConnections, idle: ctx.idleTimeoutMs, evict: 50 },
           logging: false,
+          hooks: { afterConnect: (c: unknown) => void (connections.length < 20 && connections.push(c)) },
         },
         ctx.source,
       ),
@@ -28,6 +31,7 @@ function create(dialect: (ctx: ConformanceContext) => Dialect) {
       transaction: (body: (q: () => Promise<string>) => Promise<void>) =>
         sequelize.transaction((t) => body(() => currentUser(t))),
       close: () => sequelize.close(),
+      inspectables: () => [sequelize, ...connections],
     };
   };
 }

@@ -45,6 +45,16 @@ describe('withRotatingCredentials (options)', () => {
     expect((err as Error).message).toMatch(/^@dbcreds\/sequelize: /);
   });
 
+  it('rejects a connection URL (Sequelize would ignore `url` here and connect to its default host)', () => {
+    const options = { dialect: 'postgres', url: 'postgres://u:p@db.example:5432/app', dialectOptions: { uri: 'x' } };
+    const err = captureSync(() => withRotatingCredentials(options as Options, source));
+    expect(err).toBeInstanceOf(ConfigurationError);
+    expect((err as ConfigurationError).keys).toEqual(['url', 'dialectOptions.uri']);
+    expect((err as Error).message).toBe(
+      '@dbcreds/sequelize: url, dialectOptions.uri must not be set: user and password always come from the secret (host, port and database may be set)',
+    );
+  });
+
   it('rejects other dialects, unknown adapter options and unknown replication keys', () => {
     expect(() => withRotatingCredentials({ dialect: 'sqlite' }, source)).toThrow(/dialect must be one of postgres/);
     expect(() => withRotatingCredentials({ dialect: 'mysql' }, source, { closeSourceOnClose: true } as never)).toThrow(

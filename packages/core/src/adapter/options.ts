@@ -1,4 +1,5 @@
 import { ConfigurationError } from '../errors.js';
+import { unknownKeyHint } from '../suggest.js';
 
 /** What `checkOptions` enforces on one options object. */
 export interface OptionRules {
@@ -39,10 +40,14 @@ export function checkOptions(pkg: string, value: unknown, what: string, rules: O
   if (rules.allowed !== undefined) {
     const allowed = rules.allowed;
     const unknown = Object.keys(value).filter((k) => !allowed.includes(k));
+    const hints = unknown.flatMap((k) => {
+      const hint = unknownKeyHint(k, allowed);
+      return hint === '' ? [] : [`${prefix}${k}${hint}`];
+    });
     forbidKeys(
       pkg,
       unknown.map((k) => prefix + k),
-      `${unknown.length === 1 ? 'is not an option' : 'are not options'} of ${what} (allowed: ${allowed.join(', ') || 'none'})`,
+      `${unknown.length === 1 ? 'is not an option' : 'are not options'} of ${what} (allowed: ${allowed.join(', ') || 'none'})${hints.length > 0 ? `; ${hints.join(', ')}` : ''}`,
     );
   }
   if (rules.forbidden !== undefined) {
