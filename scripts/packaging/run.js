@@ -12,7 +12,8 @@
 //      install line (`@dbcreds/*` and `dbcreds` from the tarballs, everything else at the version the
 //      workspace tests with, plus `@types/node`, which any Node TypeScript project has), and the README's
 //      TypeScript snippet is type-checked with `strict` and `exactOptionalPropertyTypes`, moduleResolution
-//      node16 and bundler (typecheck.js; dbcreds declarations checked too). Cached like step 2.
+//      node16 and bundler (typecheck.js; dbcreds declarations checked too). Installed in the temp dir (no
+//      node_modules above it to hide a missing dependency), cached by step 2's key.
 // Exit code 0 when every check passed. Run from the repository root (scripts/test.sh does).
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -240,21 +241,30 @@ process.exit(failures.length === 0 ? 0 : 1);
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Step 4: one project per package README under the install cache (installed once per cache key, two at
- * a time); resolves with the type-check tasks (node16 and bundler) of every README's snippet.
+ * Step 4: one project per package README in the temp dir (installed once per cache key, two at a time,
+ * without install scripts: the projects are only type-checked); resolves with the type-check tasks (node16 and bundler) of every README's snippet.
  */
 async function readmeProjects() {
+  // Outside the repository and the shared install: module resolution walks up parent directories, and a
+  // node_modules there (the shared one has @types/pg) would hide what the install line left out.
+  const readmeRoot = join(tmpdir(), 'dbcreds-packaging-readme', key);
+  for (const old of existsSync(dirname(readmeRoot)) ? readdirSync(dirname(readmeRoot)) : []) {
+    if (old !== key) rmSync(join(dirname(readmeRoot), old), { recursive: true, force: true });
+  }
   const byName = Object.fromEntries(files.map((f) => [manifests[nameOfTarball(f)].name, f]));
   const projects = PACKAGES.map((pkg) => {
     const readme = readFileSync(join(ROOT, 'packages', pkg, 'README.md'), 'utf8');
     const names = installLine(readme, pkg);
     const spec = (name) =>
-      byName[name] ? `file:../../tarballs/${byName[name]}` : `${name}@${workspaceVersion(pkg, name)}`;
+      byName[name] ? `file:${join(installDir, 'tarballs', byName[name])}` : `${name}@${workspaceVersion(pkg, name)}`;
     // Every dbcreds package a tarball depends on comes from its tarball too (none is on the registry).
-    const overrides = Object.fromEntries(Object.entries(byName).map(([name, f]) => [name, `file:../../tarballs/${f}`]));
+    const overrides = Object.fromEntries(
+      Object.entries(byName).map(([name, f]) => [name, `file:${join(installDir, 'tarballs', f)}`]),
+    );
     return {
       pkg,
-      dir: join(installDir, 'readme', pkg),
+      name: JSON.parse(readFileSync(join(ROOT, 'packages', pkg, 'package.json'), 'utf8')).name,
+      dir: join(readmeRoot, pkg),
       names,
       args: [...names.map(spec), `@types/node@${workspaceVersion(pkg, '@types/node')}`],
       overrides,
@@ -271,7 +281,8 @@ async function readmeProjects() {
         `${JSON.stringify({ name: `readme-${p.pkg}`, private: true, type: 'module', overrides: p.overrides }, null, 2)}\n`,
       );
       await check(`README install line of ${p.pkg}: npm install ${p.names.join(' ')}`, async () => {
-        await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', '--prefer-offline', ...p.args], {
+        const flags = ['--no-audit', '--no-fund', '--loglevel=error', '--prefer-offline', '--ignore-scripts'];
+        await run('npm', ['install', ...flags, ...p.args], {
           cwd: p.dir,
         });
         await readmeSetup(p.pkg, p.dir);
@@ -311,7 +322,7 @@ async function readmeProjects() {
         }),
       );
       return () =>
-        check(`README of ${manifestName(p.pkg)}: its snippet type-checks after its install line (${mode})`, () =>
+        check(`README of ${p.name}: its snippet type-checks after its install line (${mode})`, () =>
           run(process.execPath, [join(import.meta.dirname, 'typecheck.js'), p.dir, tsconfig]),
         );
     });
