@@ -33,9 +33,11 @@ const n = (x: number) => Math.round(x).toLocaleString('en-US');
 
 export function costTable(d: DrillFigures, a: CostAssumptions = ASSUMPTIONS): string {
   const rotationsPerMonth = 30 / a.rotationDays;
-  // dbcreds: each expiry is drawn in [ttl/2, ttl] (mean 0.75 ttl); a fetch happens at the first new
-  // connection after it, so this is an upper bound. Per rotation: the drill's calls minus the initial read.
+  // dbcreds: each expiry is drawn in [ttl/2, ttl] (mean 0.75 ttl): the mean for a task that opens new
+  // connections all the time (a fetch needs a new connection after the expiry), and at most one per ttl/2.
+  // Per rotation: the drill's calls minus the initial read.
   const dbcredsPerTaskMonth = HOURS_PER_MONTH / (0.75 * a.ttlHours);
+  const dbcredsMostPerTaskMonth = HOURS_PER_MONTH / (0.5 * a.ttlHours);
   const dbcredsPerRotation = (d.dbcredsCalls - 1) / d.rotations;
   // A TTL cache (Powertools getSecret maxAge): one call per maxAge on use; nothing on a failure.
   const ttlPerTaskMonth = HOURS_PER_MONTH / a.ttlHours;
@@ -47,7 +49,8 @@ export function costTable(d: DrillFigures, a: CostAssumptions = ASSUMPTIONS): st
   const lines = [
     `Derivation (pricing $${PRICE.perSecretMonth.toFixed(2)} per secret-month, $0.05 per 10,000 calls; one secret; ` +
       `TTL ${a.ttlHours} h; a rotation every ${a.rotationDays} days = ${rotationsPerMonth} per month):`,
-    `- dbcreds, steady: ${HOURS_PER_MONTH} h / (0.75 × ${a.ttlHours} h mean jittered TTL) = ${n(dbcredsPerTaskMonth)} calls per task-month (upper bound);`,
+    `- dbcreds, steady: ${HOURS_PER_MONTH} h / (0.75 × ${a.ttlHours} h mean jittered TTL) = ${n(dbcredsPerTaskMonth)} calls per task-month on average ` +
+      `(at most ${HOURS_PER_MONTH} / (0.5 × ${a.ttlHours} h) = ${n(dbcredsMostPerTaskMonth)}, every expiry at ttl/2; fewer when no new connection follows an expiry);`,
     `  per rotation: (drill ${d.dbcredsCalls} calls − 1 initial read) / ${d.rotations} rotations = ${dbcredsPerRotation.toFixed(1)} per task; 0 failed queries.`,
     `- TTL cache (maxAge ${a.ttlHours} h), steady: ${HOURS_PER_MONTH} / ${a.ttlHours} = ${n(ttlPerTaskMonth)} calls per task-month;`,
     `  per rotation: no extra call, but every new connection fails until the cached value expires: ` +
@@ -57,16 +60,17 @@ export function costTable(d: DrillFigures, a: CostAssumptions = ASSUMPTIONS): st
       `${d.wrapperFailed} failed queries), for ${a.wrapperFailingSeconds / 60} min until its pool is recycled = ` +
       `${n(wrapperPerRotation)} calls per task (the rate scales with the task's connection churn).`,
     '',
-    '| tasks | dbcreds calls / month | dbcreds $ / month | TTL cache calls / month | TTL cache $ / month | AWS wrapper calls / month | AWS wrapper $ / month |',
+    '| tasks | dbcreds calls / month: mean (most) | dbcreds $ / month: mean (most) | TTL cache calls / month | TTL cache $ / month | AWS wrapper calls / month | AWS wrapper $ / month |',
     '|---|---|---|---|---|---|---|',
   ];
   const month = (calls: number) => usd(PRICE.perSecretMonth + calls * PRICE.perCall);
   for (const tasks of a.fleets) {
     const dbcreds = tasks * (dbcredsPerTaskMonth + dbcredsPerRotation * rotationsPerMonth);
+    const most = tasks * (dbcredsMostPerTaskMonth + dbcredsPerRotation * rotationsPerMonth);
     const ttl = tasks * ttlPerTaskMonth;
     const wrapper = tasks * wrapperPerRotation * rotationsPerMonth;
     lines.push(
-      `| ${n(tasks)} | ${n(dbcreds)} | ${month(dbcreds)} | ${n(ttl)} | ${month(ttl)} | ${n(wrapper)} | ${month(wrapper)} |`,
+      `| ${n(tasks)} | ${n(dbcreds)} (${n(most)}) | ${month(dbcreds)} (${month(most)}) | ${n(ttl)} | ${month(ttl)} | ${n(wrapper)} | ${month(wrapper)} |`,
     );
   }
   lines.push(

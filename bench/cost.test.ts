@@ -12,15 +12,17 @@ describe('costTable', () => {
       ?.split(' | ');
 
   it('derives per-task calls: 960/month (jittered 1 h TTL), 2 per rotation, the wrapper at the drill rate for 30 min', () => {
-    expect(table).toContain('= 960 calls per task-month');
+    expect(table).toContain('= 960 calls per task-month on average (at most 720 / (0.5 × 1 h) = 1,440');
     expect(table).toContain('= 2.0 per task');
     expect(table).toContain('= 38.4 calls/s per task');
     expect(table).toContain('= 69,055 calls per task');
   });
 
   it('prices 1,000 tasks: $0.40 per secret-month plus $0.05 per 10,000 calls', () => {
-    // dbcreds: 1000 × (960 + 2) calls = 962,000 → $4.81 + $0.40; TTL cache: 720,000 → $3.60 + $0.40
-    expect(row('1,000')?.slice(1, 5)).toEqual(['962,000', '$5.21', '720,000', '$4.00']);
+    // dbcreds: 1000 × (960 + 2) calls = 962,000 → $4.81 + $0.40, at most 1000 × (1,440 + 2) = 1,442,000 →
+    // $7.21 + $0.40; TTL cache: 720,000 → $3.60 + $0.40
+    expect(row('1,000')?.slice(1, 5)).toEqual(['962,000 (1,442,000)', '$5.21 ($7.61)', '720,000', '$4.00']);
+    expect(row('10')?.slice(1, 3)).toEqual(['9,620 (14,420)', '$0.45 ($0.47)']);
   });
 });
 

@@ -7,6 +7,7 @@ import {
   aws_ec2 as ec2,
   aws_ecs as ecs,
   aws_elasticloadbalancingv2 as elbv2,
+  aws_iam as iam,
   aws_kms as kms,
   aws_lambda as lambda,
   aws_logs as logs,
@@ -271,8 +272,14 @@ export class DbcredsServiceStack extends Stack {
         startPeriod: Duration.seconds(20),
       },
     });
-    // GetSecretValue + DescribeSecret on this secret (and kms:Decrypt via Secrets Manager on a customer key).
-    appSecret.grantRead(taskDefinition.taskRole);
+    // GetSecretValue on this secret, the only call @dbcreds/core makes (grantRead would add DescribeSecret),
+    // and kms:Decrypt via Secrets Manager on a customer key.
+    taskDefinition.taskRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [appSecret.secretArn] }),
+    );
+    appSecret.encryptionKey?.grantDecrypt(
+      new kms.ViaServicePrincipal(`secretsmanager.${this.region}.amazonaws.com`, taskDefinition.taskRole),
+    );
     const service = new ecs.FargateService(this, 'Service', {
       cluster: ecsCluster,
       taskDefinition,

@@ -94,10 +94,7 @@ describe('EKS manifests (deploy/k8s)', () => {
   it('the IAM policy for the pod role reads exactly one secret', () => {
     const policy = JSON.parse(readFileSync(join(dir, 'iam', 'read-app-secret.json'), 'utf8'));
     expect(policy.Statement).toHaveLength(1);
-    expect([...policy.Statement[0].Action].sort()).toEqual([
-      'secretsmanager:DescribeSecret',
-      'secretsmanager:GetSecretValue',
-    ]);
+    expect([...policy.Statement[0].Action].sort()).toEqual(['secretsmanager:GetSecretValue']);
     expect(policy.Statement[0].Resource).not.toContain('*');
     const trust = JSON.parse(readFileSync(join(dir, 'iam', 'pod-identity-trust.json'), 'utf8'));
     expect(trust.Statement[0].Principal).toEqual({ Service: 'pods.eks.amazonaws.com' });

@@ -176,7 +176,7 @@ describe.each(COMBOS)('stack $engine / $strategy / $rotation rotation', (combo) 
     expect(taskStatements).toEqual([
       {
         Effect: 'Allow',
-        Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+        Action: ['secretsmanager:GetSecretValue'],
         Resource: { Ref: ids.appSecret },
       },
     ]);

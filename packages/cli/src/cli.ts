@@ -11,6 +11,8 @@ export interface CliIo {
   signal?: AbortSignal;
 }
 
+const COMMANDS = ['demo', 'local-sm', 'rotate'] as const;
+
 const defaultIo: CliIo = { stdout: process.stdout, stderr: process.stderr };
 
 function help(io: CliIo, text: string): number {
@@ -58,13 +60,14 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
         return code === 0 || code === 1 ? code : 2;
       }
       default:
-        throw new UsageError(`unknown command '${command}'`);
+        io.stderr.write(
+          `dbcreds: unknown command '${command}' (commands: ${COMMANDS.join(', ')})\nRun 'dbcreds --help' for usage.\n`,
+        );
+        return 2;
     }
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    io.stderr.write(
-      `dbcreds: ${err.message}\nRun 'dbcreds ${command && command !== 'help' ? `${command} ` : ''}--help' for usage.\n`,
-    );
+    io.stderr.write(`dbcreds: ${err.message}\nRun 'dbcreds ${command} --help' for usage.\n`);
     return 2;
   }
 }

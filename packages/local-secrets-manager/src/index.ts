@@ -10,7 +10,7 @@ export {
 export { ServiceError } from './errors.js';
 export { randomPassword } from './password.js';
 export { parseRotationRules, type Schedule, type ScheduleOptions } from './schedule.js';
-export { startLocalSecretsManager } from './server.js';
+export { LAST_ROTATION_ERROR_TARGET, startLocalSecretsManager } from './server.js';
 export type { RotationRulesInput } from './store.js';
 export type {
   CreatedSecret,

@@ -25,6 +25,11 @@ const OPTION_KEYS = new Set<string>([
 ]);
 
 const TARGET_PREFIX = 'secretsmanager.';
+/**
+ * Not an AWS operation: the last failed rotation of a secret, so a client (`dbcreds rotate`) can report
+ * the failing step and error at once instead of waiting for a timeout. AWS answers it UnknownOperation.
+ */
+export const LAST_ROTATION_ERROR_TARGET = 'LocalSecretsManager.GetLastRotationError';
 const CONTENT_TYPE = 'application/x-amz-json-1.1';
 
 /**
@@ -74,6 +79,7 @@ export async function startLocalSecretsManager(options: LocalSecretsManagerOptio
       throw err;
     }
     try {
+      if (target === LAST_ROTATION_ERROR_TARGET) return send(res, 200, lastRotationError(parseJson(body)));
       if (!operation || !service.has(operation)) {
         throw new ServiceError(
           'UnknownOperationException',
@@ -87,6 +93,18 @@ export async function startLocalSecretsManager(options: LocalSecretsManagerOptio
       if (err instanceof ServiceError) return sendError(res, err);
       throw err;
     }
+  }
+
+  /** `{ SecretId }` → `{ Failure?: { Step, Message, VersionId, At } }` (At in epoch seconds, like AWS dates). */
+  function lastRotationError(input: Record<string, unknown>): unknown {
+    const secretId = input.SecretId;
+    if (typeof secretId !== 'string' || !service.store.find(secretId)) {
+      throw new ServiceError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+    }
+    const failure = rotation.lastError(secretId);
+    if (!failure) return {};
+    const { step, message, versionId, at } = failure;
+    return { Failure: { Step: step, Message: message, VersionId: versionId, At: at / 1000 } };
   }
 
   await new Promise<void>((resolve, reject) => {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CancelRotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { type CredentialSource, createCredentialSource } from '@dbcreds/core';
+import { ConfigurationError, type CredentialSource, createCredentialSource } from '@dbcreds/core';
 import type { RotationStrategy } from '@dbcreds/rotation';
 import type { DemoArgs, EngineName } from '../args.js';
 import { createDbAdmin } from '../stack/admin.js';
@@ -8,6 +8,7 @@ import { type LocalStack, mysqlServerFromEnv, startLocalStack } from '../stack/l
 import type { ServerInfo } from '../stack/types.js';
 import { createView, type DemoSnapshot, type Output, table } from '../view.js';
 import { type Load, startLoad } from './load.js';
+import { demoPackages, requirePackages } from './peers.js';
 import { createWorkload, type Workload } from './workloads.js';
 
 export interface DemoIo {
@@ -96,6 +97,13 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<number> {
       skipped = `MariaDB not reachable at ${where(server)}`;
       io.out.write(`${skipped}: ${why}: skipping (use --engine mysql to require it)\n`);
     }
+  }
+  try {
+    requirePackages(demoPackages(args.orm, engines), `dbcreds demo --orm ${args.orm} on ${engines.join(' and ')}`);
+  } catch (err) {
+    if (!(err instanceof ConfigurationError)) throw err;
+    io.out.write(`${err.message}\n`);
+    return DEMO_EXIT.failed;
   }
   if (engines.length > 1) io.out.write(`engines: ${engines.join(', then ')} (one after the other)\n`);
   const runs: EngineRun[] = [];

