@@ -6,6 +6,7 @@ import { GetSecretValueCommand, type GetSecretValueCommandOutput } from '@aws-sd
 import { isServerError, isThrottlingError, isTransientError } from '@smithy/service-error-classification';
 import { type Credentials, parseDbSecret } from './credentials.js';
 import { DbCredsError, SecretFetchError, SecretFormatError, SecretNotFoundError } from './errors.js';
+import type { SecretKeys } from './secret-shape.js';
 import type { SecretsManagerLike, VersionStage } from './types.js';
 
 /**
@@ -32,6 +33,8 @@ export interface FetchContext {
   onAttempt(): void;
   /** Where fetches go, for error messages (default 'AWS Secrets Manager'). */
   readonly from?: string;
+  /** The `secretKeys` option: where the fields are in a secret not in the RDS shape. */
+  readonly secretKeys?: SecretKeys | undefined;
 }
 
 /** Longer delays overflow setTimeout (it would fire at once): treated as no timeout. */
@@ -77,7 +80,8 @@ export async function fetchSecret(
     if (typeof out.SecretString === 'string') {
       if (!out.VersionId) throw new SecretFormatError(ctx.secretId, 'GetSecretValue returned no VersionId');
       const createdAt = out.CreatedDate instanceof Date ? out.CreatedDate.getTime() : undefined;
-      return parseDbSecret(ctx.secretId, out.SecretString, { versionId: out.VersionId, stage, createdAt });
+      const meta = { versionId: out.VersionId, stage, createdAt };
+      return parseDbSecret(ctx.secretId, out.SecretString, meta, ctx.secretKeys);
     }
     if (optional && out.SecretBinary === undefined) return undefined;
     throw new SecretFormatError(

@@ -1,5 +1,6 @@
 import { type ResolvedAgentOptions, resolveAgentOptions } from './agent.js';
 import { ConfigurationError } from './errors.js';
+import { resolveSecretKeys, type SecretKeys } from './secret-shape.js';
 import type { Clock, Logger, SecretsManagerLike, VersionStage } from './types.js';
 
 export const DEFAULTS = {
@@ -26,6 +27,7 @@ export interface ResolvedOptions {
   clock: Clock;
   versionStage: VersionStage;
   logger: Logger | undefined;
+  secretKeys: SecretKeys | undefined;
 }
 
 const TOP_KEYS = new Set([
@@ -42,6 +44,7 @@ const TOP_KEYS = new Set([
   'clock',
   'versionStage',
   'logger',
+  'secretKeys',
 ]);
 
 const defaultClock: Clock = { now: () => Date.now() };
@@ -172,6 +175,8 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     else logger = o.logger as Logger;
   }
 
+  const secretKeys = resolveSecretKeys(o.secretKeys, bad);
+
   if (problems.length > 0) {
     const keys = problems.flatMap(([k]) => k.split(', '));
     const detail = problems.map(([k, why]) => `${k}: ${why}`).join('; ');
@@ -192,5 +197,6 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     clock,
     versionStage,
     logger,
+    secretKeys,
   };
 }
