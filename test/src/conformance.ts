@@ -493,51 +493,55 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
     );
 
     if (wanted.has(14)) {
-      it(`14. ${SCENARIOS[14]}`, async () => {
-        const witness = await startConnectionWitness();
-        const sm = await startTestSecretsManager();
-        const user = await admin.createUser({ prefix: 'conf' });
-        const secretId = rdsManagedSecretName();
-        await putDbSecret(sm.client, secretId, secretStringFor('rds-managed', engine, user));
-        const source = createCredentialSource({ secretId, client: sm.client });
-        let client: ConformanceClient | undefined;
-        try {
-          await witness.selfCheck(); // a client defaulting to localhost:<port> would be counted
-          const baseline = witness.connections;
-          // The library may connect while being created (TypeORM, MikroORM) or at the first query.
-          const err = await captureError(
-            (async () => {
-              client = await opts.create({
-                engine,
-                source,
-                createSource: () => {
-                  throw new Error('not used in scenario 14');
-                },
-                sourceOptions: { secretId, client: sm.client },
-                host: undefined,
-                port: witness.port,
-                database: serverFor(engine).database,
-                idleTimeoutMs: IDLE_TIMEOUT_MS,
-                maxConnections: MAX_CONNECTIONS,
-              });
-              await client.query();
-            })(),
-          );
-          expect(witness.connections).toBe(baseline); // nothing went to localhost:<port>
-          expect(await admin.countSessions(user.username)).toBe(0);
-          const found = findInChain(err, (e) => e instanceof ConfigurationError);
-          // Libraries that rebuild errors (Prisma) keep only the message.
-          const message = found instanceof Error ? found.message : describeError(err);
-          expect(message).toMatch(/has no host.*set `host`/s);
-          expect(message).not.toContain(user.password);
-        } finally {
-          await client?.close().catch(() => {});
-          source.close();
-          await sm.close();
-          await witness.close();
-          await admin.dropUser(user.username);
-        }
-      }, SCENARIO_TIMEOUT_MS);
+      it(
+        `14. ${SCENARIOS[14]}`,
+        async () => {
+          const witness = await startConnectionWitness();
+          const sm = await startTestSecretsManager();
+          const user = await admin.createUser({ prefix: 'conf' });
+          const secretId = rdsManagedSecretName();
+          await putDbSecret(sm.client, secretId, secretStringFor('rds-managed', engine, user));
+          const source = createCredentialSource({ secretId, client: sm.client });
+          let client: ConformanceClient | undefined;
+          try {
+            await witness.selfCheck(); // a client defaulting to localhost:<port> would be counted
+            const baseline = witness.connections;
+            // The library may connect while being created (TypeORM, MikroORM) or at the first query.
+            const err = await captureError(
+              (async () => {
+                client = await opts.create({
+                  engine,
+                  source,
+                  createSource: () => {
+                    throw new Error('not used in scenario 14');
+                  },
+                  sourceOptions: { secretId, client: sm.client },
+                  host: undefined,
+                  port: witness.port,
+                  database: serverFor(engine).database,
+                  idleTimeoutMs: IDLE_TIMEOUT_MS,
+                  maxConnections: MAX_CONNECTIONS,
+                });
+                await client.query();
+              })(),
+            );
+            expect(witness.connections).toBe(baseline); // nothing went to localhost:<port>
+            expect(await admin.countSessions(user.username)).toBe(0);
+            const found = findInChain(err, (e) => e instanceof ConfigurationError);
+            // Libraries that rebuild errors (Prisma) keep only the message.
+            const message = found instanceof Error ? found.message : describeError(err);
+            expect(message).toMatch(/has no host.*set `host`/s);
+            expect(message).not.toContain(user.password);
+          } finally {
+            await client?.close().catch(() => {});
+            source.close();
+            await sm.close();
+            await witness.close();
+            await admin.dropUser(user.username);
+          }
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
     }
   });
 }
