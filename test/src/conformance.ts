@@ -527,7 +527,7 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
             );
             expect(witness.connections).toBe(baseline); // nothing went to localhost:<port>
             expect(await admin.countSessions(user.username)).toBe(0);
-            const found = findInChain(err, (e) => e instanceof ConfigurationError);
+            const found = errorChain(err).find((e) => e instanceof ConfigurationError);
             // Libraries that rebuild errors (Prisma) keep only the message.
             const message = found instanceof Error ? found.message : describeError(err);
             expect(message).toMatch(/has no host.*set `host`/s);
@@ -544,22 +544,6 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
       );
     }
   });
-}
-
-/** The first error in `err`'s wrapper chains (cause, original, parent…) that `match` accepts. */
-function findInChain(err: unknown, match: (e: unknown) => boolean): unknown {
-  const seen = new Set<unknown>();
-  const queue: unknown[] = [err];
-  while (queue.length > 0 && seen.size < 50) {
-    const node = queue.shift();
-    if (node === null || typeof node !== 'object' || seen.has(node)) continue;
-    seen.add(node);
-    if (match(node)) return node;
-    const e = node as Record<string, unknown>;
-    for (const key of ['cause', 'original', 'parent', 'driverError', 'originalError', 'error']) queue.push(e[key]);
-    if (Array.isArray(e.errors)) queue.push(...e.errors);
-  }
-  return undefined;
 }
 
 const ROTATIONS_BACK_TO_BACK = 3;
@@ -801,10 +785,9 @@ async function captureError(p: Promise<unknown>): Promise<unknown> {
   throw new Error('expected the query to fail, but it succeeded');
 }
 
-/** Every `code`/`errno` reachable through cause/original/parent/driverError/errors chains. */
-/** Every error code reachable from `err` through wrapper chains, as strings (Prisma reports '1045'). */
-export function reachableCodes(err: unknown): string[] {
-  const out: string[] = [];
+/** `err` and every error reachable from it through wrapper chains (cause, original, parent, driverError…). */
+function errorChain(err: unknown): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = [];
   const seen = new Set<object>();
   const queue: unknown[] = [err];
   while (queue.length > 0 && seen.size < 50) {
@@ -812,14 +795,23 @@ export function reachableCodes(err: unknown): string[] {
     if (node === null || typeof node !== 'object' || seen.has(node)) continue;
     seen.add(node);
     const e = node as Record<string, unknown>;
-    for (const key of ['code', 'errno', 'originalCode'] as const) {
-      const v = e[key];
-      if (typeof v === 'string' || typeof v === 'number') out.push(String(v));
-    }
+    out.push(e);
     for (const key of ['cause', 'original', 'parent', 'driverError', 'originalError', 'error']) queue.push(e[key]);
     const meta = e.meta as Record<string, unknown> | undefined;
     if (meta && typeof meta === 'object') queue.push(meta.driverAdapterError); // Prisma known request errors
     if (Array.isArray(e.errors)) queue.push(...e.errors);
+  }
+  return out;
+}
+
+/** Every error code reachable from `err` through wrapper chains, as strings (Prisma reports '1045'). */
+export function reachableCodes(err: unknown): string[] {
+  const out: string[] = [];
+  for (const e of errorChain(err)) {
+    for (const key of ['code', 'errno', 'originalCode'] as const) {
+      const v = e[key];
+      if (typeof v === 'string' || typeof v === 'number') out.push(String(v));
+    }
   }
   return out;
 }
