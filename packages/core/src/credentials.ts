@@ -1,14 +1,7 @@
 import { inspect } from 'node:util';
 import { SecretFormatError } from './errors.js';
-import {
-  type FoundFields,
-  fieldsFromJson,
-  fieldsFromUrl,
-  isConnectionUrl,
-  type SecretField,
-  type SecretKeys,
-} from './secret-shape.js';
-import type { DbCredentials, DbEngine, VersionStage } from './types.js';
+import { type FoundFields, fieldsFromJson, fieldsFromUrl, isConnectionUrl, type SecretField } from './secret-shape.js';
+import type { DbCredentials, DbEngine, SecretKeys, VersionStage } from './types.js';
 
 const REDACTED = '[redacted]';
 

@@ -6,8 +6,7 @@ import { GetSecretValueCommand, type GetSecretValueCommandOutput } from '@aws-sd
 import { isServerError, isThrottlingError, isTransientError } from '@smithy/service-error-classification';
 import { type Credentials, parseDbSecret } from './credentials.js';
 import { DbCredsError, SecretFetchError, SecretFormatError, SecretNotFoundError } from './errors.js';
-import type { SecretKeys } from './secret-shape.js';
-import type { SecretsManagerLike, VersionStage } from './types.js';
+import type { SecretKeys, SecretsManagerLike, VersionStage } from './types.js';
 
 /**
  * Throttling (incl. HTTP 429), HTTP 5xx, timeouts and connection errors: the AWS SDK's own transient

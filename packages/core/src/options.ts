@@ -1,7 +1,7 @@
 import { type ResolvedAgentOptions, resolveAgentOptions } from './agent.js';
 import { ConfigurationError } from './errors.js';
-import { resolveSecretKeys, type SecretKeys } from './secret-shape.js';
-import type { Clock, Logger, SecretsManagerLike, VersionStage } from './types.js';
+import { resolveSecretKeys } from './secret-shape.js';
+import type { Clock, Logger, SecretKeys, SecretsManagerLike, VersionStage } from './types.js';
 
 export const DEFAULTS = {
   ttlMs: 3_600_000,

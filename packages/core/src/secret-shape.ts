@@ -4,7 +4,7 @@
  * the raw values with a label for messages; credentials.ts validates them. Never puts a value in a message.
  */
 import { SecretFormatError } from './errors.js';
-import type { SecretFieldKeys, SecretUrlKey } from './types.js';
+import type { SecretKeys } from './types.js';
 
 /** The fields core reads from a secret. */
 export const SECRET_FIELDS = ['username', 'password', 'host', 'port', 'dbname', 'engine', 'masterarn'] as const;
@@ -12,8 +12,6 @@ export type SecretField = (typeof SECRET_FIELDS)[number];
 
 /** The keys `secretKeys` accepts. */
 export const SECRET_KEY_OPTIONS = ['username', 'password', 'host', 'port', 'dbname', 'engine', 'url'] as const;
-
-export type SecretKeys = SecretFieldKeys | SecretUrlKey;
 
 /** One field as found: its value and how to name where it came from (never the value). */
 export interface FoundField {

@@ -119,6 +119,9 @@ export interface SecretUrlKey {
   url: string;
 }
 
+/** The `secretKeys` option: field keys, or the key of a connection URL. */
+export type SecretKeys = SecretFieldKeys | SecretUrlKey;
+
 export interface CredentialSourceOptions {
   /** Secret name or ARN. Required. */
   secretId: string;
@@ -162,7 +165,7 @@ export interface CredentialSourceOptions {
    * or `{ url: 'DATABASE_URL' }` for a key holding a connection URL. Default: the RDS keys. A SecretString
    * that is itself a connection URL is read as one without this option.
    */
-  secretKeys?: SecretFieldKeys | SecretUrlKey;
+  secretKeys?: SecretKeys;
 }
 
 export type RefreshReason = 'initial' | 'expired' | 'refresh';

@@ -9,6 +9,7 @@ import {
   isAuthError,
   parseDbSecret,
   SecretFormatError,
+  type SecretKeys,
 } from '@dbcreds/core';
 import {
   applyCredentials,
@@ -19,7 +20,6 @@ import {
 } from '@dbcreds/core/adapter';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { SecretKeys } from '../src/secret-shape.js';
 import { FakeSecretsManager } from './helpers/fake-sm.js';
 
 const META = { versionId: 'v1', stage: 'AWSCURRENT' as const };
