@@ -5,6 +5,7 @@
  * asserts zero failed queries and a bound on GetSecretValue calls.
  */
 import {
+  ConfigurationError,
   type CredentialSource,
   type CredentialSourceOptions,
   createCredentialSource,
@@ -13,16 +14,21 @@ import {
 } from '@dbcreds/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Admin, createAdmin, randomPassword, type UserCreds } from './admin.js';
-import { currentAudit, LeakAudit, setCurrentAudit } from './leak-audit.js';
+import { currentAudit, LeakAudit, rememberPassword, setCurrentAudit } from './leak-audit.js';
 import {
   dbSecretFor,
   moveCurrent,
   putDbSecret,
+  rdsManagedSecretName,
+  SECRET_SHAPE_KEYS,
+  type SecretShape,
+  secretStringFor,
   startTestSecretsManager,
   type TestSecretsManager,
   uniqueSecretName,
 } from './secrets.js';
 import { ENGINES, type EngineName, serverFor } from './servers.js';
+import { startConnectionWitness } from './witness.js';
 
 /** What an adapter's test wraps: one round trip through the library's own API. */
 export interface ConformanceClient {
@@ -44,7 +50,11 @@ export interface ConformanceContext {
   createSource(overrides?: Omit<Partial<CredentialSourceOptions>, 'secretId' | 'client'>): CredentialSource;
   /** The same secret as options (`{ secretId, client }`, or `{ secretId, agent }`), for adapters that accept source options. */
   sourceOptions: CredentialSourceOptions;
-  host: string;
+  /**
+   * Pass as the library's host / port / database options. `host` is undefined only in the scenario that
+   * checks a secret without a host is refused (pass it through as is: undefined means "not set").
+   */
+  host: string | undefined;
   port: number;
   database: string;
   /** Use as the pool's idle timeout, in ms (connections must churn: idle ones close after this). */
@@ -89,6 +99,10 @@ export const SCENARIOS = {
   8: 'Secrets Manager unreachable while the cache is warm',
   9: 'transactions in flight across a rotation complete',
   10: 'back-to-back single-user rotations inside one TTL',
+  11: 'RDS-managed secret (username and password only, endpoint from options): rotation, AWSPENDING staged first',
+  12: 'custom nested keys (secretKeys): rotation window',
+  13: 'connection URL secret (a DATABASE_URL key, then a whole-URL SecretString): rotation window',
+  14: 'secret without a host and no host option: ConfigurationError, no connection attempted',
 } as const;
 
 /** After killing sessions: lets each client library see the termination before the next checkout
@@ -116,12 +130,17 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
       await admin?.close();
     });
 
-    const scenario = (n: keyof typeof SCENARIOS, body: (s: Scenario) => Promise<void>, sourceOpts?: SourceOpts) => {
+    const scenario = (
+      n: keyof typeof SCENARIOS,
+      body: (s: Scenario) => Promise<void>,
+      sourceOpts?: SourceOpts,
+      shape: SecretShape = 'rds',
+    ) => {
       if (!wanted.has(n)) return;
       const title = `${n}. ${SCENARIOS[n]}`;
       const run = async () => {
         const started = Date.now();
-        const s = await Scenario.start(engine, admin, opts.create, sourceOpts ?? {}, opts.backend ?? 'sdk');
+        const s = await Scenario.start(engine, admin, opts.create, sourceOpts ?? {}, opts.backend ?? 'sdk', shape);
         try {
           await body(s);
           s.auditEnd();
@@ -429,6 +448,101 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
       },
       { minRefreshIntervalMs: 200 },
     );
+
+    /**
+     * Single-user rotation of a secret in another shape: AWSPENDING staged first, the password changed,
+     * the old one refused; every query succeeds in the window (AWSPENDING fallback) and after finishSecret.
+     * `nextPassword` lets the URL scenario rotate to a password that needs percent-encoding.
+     */
+    const rotateShaped = async (s: Scenario, nextPassword = randomPassword()) => {
+      await s.warm(4);
+      const next = { username: s.user.username, password: rememberPassword(nextPassword) };
+      const pendingId = await putDbSecret(s.sm.client, s.secretId, s.secretFor(next), ['AWSPENDING']);
+      await admin.setPassword(next.username, next.password);
+      await admin.expectLoginRejected(s.user);
+      await admin.expectLoginAccepted(next);
+      await admin.killSessions(s.user.username);
+      await sleep(SETTLE_AFTER_KILL_MS);
+      s.sm.sm.resetCounters();
+      const during = await settle(Array.from({ length: 20 }, () => s.client.query()));
+      expect(during.failures).toEqual([]);
+      expect(during.values.map(bareUser)).toEqual(Array(20).fill(s.user.username));
+      expect(s.source.stats().fallbacks).toBeGreaterThanOrEqual(1);
+      await moveCurrent(s.sm.client, s.secretId, pendingId); // finishSecret
+      await admin.killSessions(s.user.username);
+      await sleep(SETTLE_AFTER_KILL_MS);
+      const after = await settle(Array.from({ length: 10 }, () => s.client.query()));
+      expect(after.failures).toEqual([]);
+      expect(s.source.stats().versionId).toBe(pendingId);
+      // AWSCURRENT re-read (still the rejected version) + AWSPENDING; nothing after finishSecret.
+      expect(s.getSecretValueCalls()).toBeGreaterThanOrEqual(1);
+      expect(s.getSecretValueCalls()).toBeLessThanOrEqual(2);
+    };
+
+    scenario(11, (s) => rotateShaped(s), {}, 'rds-managed');
+    scenario(12, (s) => rotateShaped(s), {}, 'custom-keys');
+    scenario(
+      13,
+      async (s) => {
+        // The next version is a whole-URL SecretString, its password full of characters URLs escape.
+        s.shape = 'url';
+        await rotateShaped(s, `${randomPassword()} @:/%#+?&='"\\é`);
+      },
+      {},
+      'url-key',
+    );
+
+    if (wanted.has(14)) {
+      it(
+        `14. ${SCENARIOS[14]}`,
+        async () => {
+          const witness = await startConnectionWitness();
+          const sm = await startTestSecretsManager();
+          const user = await admin.createUser({ prefix: 'conf' });
+          const secretId = rdsManagedSecretName();
+          await putDbSecret(sm.client, secretId, secretStringFor('rds-managed', engine, user));
+          const source = createCredentialSource({ secretId, client: sm.client });
+          let client: ConformanceClient | undefined;
+          try {
+            await witness.selfCheck(); // a client defaulting to localhost:<port> would be counted
+            const baseline = witness.connections;
+            // The library may connect while being created (TypeORM, MikroORM) or at the first query.
+            const err = await captureError(
+              (async () => {
+                client = await opts.create({
+                  engine,
+                  source,
+                  createSource: () => {
+                    throw new Error('not used in scenario 14');
+                  },
+                  sourceOptions: { secretId, client: sm.client },
+                  host: undefined,
+                  port: witness.port,
+                  database: serverFor(engine).database,
+                  idleTimeoutMs: IDLE_TIMEOUT_MS,
+                  maxConnections: MAX_CONNECTIONS,
+                });
+                await client.query();
+              })(),
+            );
+            expect(witness.connections).toBe(baseline); // nothing went to localhost:<port>
+            expect(await admin.countSessions(user.username)).toBe(0);
+            const found = errorChain(err).find((e) => e instanceof ConfigurationError);
+            // Libraries that rebuild errors (Prisma) keep only the message.
+            const message = found instanceof Error ? found.message : describeError(err);
+            expect(message).toMatch(/has no host.*set `host`/s);
+            expect(message).not.toContain(user.password);
+          } finally {
+            await client?.close().catch(() => {});
+            source.close();
+            await sm.close();
+            await witness.close();
+            await admin.dropUser(user.username);
+          }
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+    }
   });
 }
 
@@ -448,6 +562,8 @@ class Scenario {
   /** `client.query()` outcomes over the scenario (DBCREDS_CONFORMANCE_REPORT). */
   readonly queries = { ok: 0, failed: 0 };
   client!: ConformanceClient;
+  /** The shape new secret versions are written in (`secretFor`). */
+  shape: SecretShape = 'rds';
   private readonly extraSources: CredentialSource[] = [];
 
   private constructor(
@@ -459,6 +575,11 @@ class Scenario {
     readonly source: CredentialSource,
     readonly audit: LeakAudit,
   ) {}
+
+  /** The SecretString of a new version for `creds`, in this scenario's shape. */
+  secretFor(creds: { username: string; password: string }): string {
+    return secretStringFor(this.shape, this.engine, creds);
+  }
 
   /** Leak audit: inspect the source and the library's objects, then no password of the run anywhere. */
   auditEnd(): void {
@@ -473,18 +594,24 @@ class Scenario {
     create: ConformanceSuiteOptions['create'],
     sourceOpts: SourceOpts,
     backend: 'sdk' | 'agent',
+    shape: SecretShape,
   ): Promise<Scenario> {
     const agentTtlMs = Math.min(AGENT_TTL_MS, sourceOpts.ttlMs ?? AGENT_TTL_MS);
     const sm = await startTestSecretsManager(backend === 'agent' ? { agent: { ttlMs: agentTtlMs } } : {});
     const user = await admin.createUser({ prefix: 'conf' });
-    const secretId = uniqueSecretName('conformance');
-    await putDbSecret(sm.client, secretId, dbSecretFor(engine, user));
-    const reader = sm.agent ? { agent: sm.agent } : { client: sm.client };
+    const secretId = shape === 'rds-managed' ? rdsManagedSecretName() : uniqueSecretName('conformance');
+    await putDbSecret(sm.client, secretId, secretStringFor(shape, engine, user));
+    const secretKeys = SECRET_SHAPE_KEYS[shape];
+    const reader = {
+      ...(sm.agent ? { agent: sm.agent } : { client: sm.client }),
+      ...(secretKeys ? { secretKeys } : {}),
+    };
     const audit = new LeakAudit();
     setCurrentAudit(audit);
     const source = createCredentialSource({ secretId, ...reader, logger: audit.logger, ...sourceOpts });
     audit.watch(source);
     const s = new Scenario(engine, admin, sm, user, secretId, source, audit);
+    s.shape = shape;
     s.instrument();
     sm.sm.resetCounters();
     const server = serverFor(engine);
@@ -658,10 +785,9 @@ async function captureError(p: Promise<unknown>): Promise<unknown> {
   throw new Error('expected the query to fail, but it succeeded');
 }
 
-/** Every `code`/`errno` reachable through cause/original/parent/driverError/errors chains. */
-/** Every error code reachable from `err` through wrapper chains, as strings (Prisma reports '1045'). */
-export function reachableCodes(err: unknown): string[] {
-  const out: string[] = [];
+/** `err` and every error reachable from it through wrapper chains (cause, original, parent, driverError…). */
+function errorChain(err: unknown): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = [];
   const seen = new Set<object>();
   const queue: unknown[] = [err];
   while (queue.length > 0 && seen.size < 50) {
@@ -669,14 +795,23 @@ export function reachableCodes(err: unknown): string[] {
     if (node === null || typeof node !== 'object' || seen.has(node)) continue;
     seen.add(node);
     const e = node as Record<string, unknown>;
-    for (const key of ['code', 'errno', 'originalCode'] as const) {
-      const v = e[key];
-      if (typeof v === 'string' || typeof v === 'number') out.push(String(v));
-    }
+    out.push(e);
     for (const key of ['cause', 'original', 'parent', 'driverError', 'originalError', 'error']) queue.push(e[key]);
     const meta = e.meta as Record<string, unknown> | undefined;
     if (meta && typeof meta === 'object') queue.push(meta.driverAdapterError); // Prisma known request errors
     if (Array.isArray(e.errors)) queue.push(...e.errors);
+  }
+  return out;
+}
+
+/** Every error code reachable from `err` through wrapper chains, as strings (Prisma reports '1045'). */
+export function reachableCodes(err: unknown): string[] {
+  const out: string[] = [];
+  for (const e of errorChain(err)) {
+    for (const key of ['code', 'errno', 'originalCode'] as const) {
+      const v = e[key];
+      if (typeof v === 'string' || typeof v === 'number') out.push(String(v));
+    }
   }
   return out;
 }

@@ -4,10 +4,14 @@ export type { ConformanceClient, ConformanceContext, ConformanceSuiteOptions } f
 export { runConformanceSuite, SCENARIOS } from './conformance.js';
 export type { FaultMode, FaultProxy, FaultProxyOptions, ProxiedRequest } from './fault-proxy.js';
 export { HTTP_ONLY_MODES, SESSION_SQL, startFaultProxy } from './fault-proxy.js';
+export { type ConnectionWitness, startConnectionWitness } from './witness.js';
 export { describeExampleSmoke, type ExampleSmokeOptions } from './example-smoke.js';
-export type { DbSecretValue, StartTestSecretsManagerOptions, TestSecretsManager } from './secrets.js';
+export type { DbSecretValue, SecretShape, StartTestSecretsManagerOptions, TestSecretsManager } from './secrets.js';
 export {
   dbSecretFor,
+  rdsManagedSecretName,
+  SECRET_SHAPE_KEYS,
+  secretStringFor,
   moveCurrent,
   newSecretsManagerClient,
   putDbSecret,

@@ -1,7 +1,7 @@
 /**
  * The project's own local Secrets Manager, driven by the real AWS SDK client over HTTP.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import {
   CreateSecretCommand,
   DescribeSecretCommand,
@@ -9,6 +9,7 @@ import {
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
+import type { CredentialSourceOptions } from '@dbcreds/core';
 import { type LocalSecretsManager, startLocalSecretsManager } from '@dbcreds/local-secrets-manager';
 import type { EngineName } from './servers.js';
 import { serverFor } from './servers.js';
@@ -83,23 +84,84 @@ export function dbSecretFor(engine: EngineName, creds: { username: string; passw
   };
 }
 
+/**
+ * Every shape a database secret comes in, as the SecretString for `creds` on the test server of `engine`:
+ * - `rds`: the RDS JSON (`dbSecretFor`);
+ * - `rds-managed`: what RDS keeps in its `rds!cluster-…` secrets, `{"username","password"}` only (the
+ *   endpoint comes from the adapter's options);
+ * - `custom-keys`: nested, non-RDS keys, read with `SECRET_SHAPE_KEYS['custom-keys']` as `secretKeys`;
+ * - `url-key`: a connection URL under `DATABASE_URL` (`secretKeys: { url: 'DATABASE_URL' }`);
+ * - `url`: the SecretString is the URL itself.
+ */
+export type SecretShape = 'rds' | 'rds-managed' | 'custom-keys' | 'url-key' | 'url';
+
+/** The `secretKeys` option that reads each shape (none for the shapes core reads as they are). */
+export const SECRET_SHAPE_KEYS: Partial<Record<SecretShape, CredentialSourceOptions['secretKeys']>> = {
+  'custom-keys': {
+    username: 'db.login',
+    password: 'db.secret',
+    host: 'db.endpoint.address',
+    port: 'db.endpoint.port',
+    dbname: 'db.name',
+    engine: 'kind',
+  },
+  'url-key': { url: 'DATABASE_URL' },
+};
+
+export function secretStringFor(
+  shape: SecretShape,
+  engine: EngineName,
+  creds: { username: string; password: string },
+): string {
+  const s = serverFor(engine);
+  const rds = dbSecretFor(engine, creds);
+  const url = () =>
+    `${engine === 'postgres' ? 'postgresql' : 'mysql'}://${encodeURIComponent(creds.username)}:` +
+    `${encodeURIComponent(creds.password)}@${s.host}:${s.port}/${encodeURIComponent(s.database)}`;
+  switch (shape) {
+    case 'rds':
+      return JSON.stringify(rds);
+    case 'rds-managed':
+      return JSON.stringify({ username: creds.username, password: creds.password });
+    case 'custom-keys':
+      return JSON.stringify({
+        kind: rds.engine,
+        db: {
+          login: creds.username,
+          secret: creds.password,
+          endpoint: { address: s.host, port: String(s.port) },
+          name: s.database,
+        },
+      });
+    case 'url-key':
+      return JSON.stringify({ DATABASE_URL: url(), NODE_ENV: 'production' });
+    case 'url':
+      return url();
+  }
+}
+
+/** A unique secret name in the form RDS gives the secrets it manages (`rds!cluster-<uuid>`). */
+export function rdsManagedSecretName(): string {
+  return `rds!cluster-${randomUUID()}`;
+}
+
 /** A unique secret name for tests. */
 export function uniqueSecretName(prefix = 'test'): string {
   return `dbcreds/${prefix}/${randomBytes(4).toString('hex')}`;
 }
 
 /**
- * Writes `value` as a new version. Creates the secret (AWSCURRENT) when it does not exist yet;
+ * Writes `value` (a secret object, or a SecretString as is) as a new version. Creates the secret (AWSCURRENT) when it does not exist yet;
  * otherwise PutSecretValue with `stages` (default `['AWSCURRENT']`, which moves AWSCURRENT).
  * Resolves to the new VersionId.
  */
 export async function putDbSecret(
   client: SecretsManagerClient,
   secretId: string,
-  value: DbSecretValue,
+  value: DbSecretValue | string,
   stages: string[] = ['AWSCURRENT'],
 ): Promise<string> {
-  const SecretString = JSON.stringify(value);
+  const SecretString = typeof value === 'string' ? value : JSON.stringify(value);
   try {
     const out = await client.send(
       new PutSecretValueCommand({ SecretId: secretId, SecretString, VersionStages: stages }),

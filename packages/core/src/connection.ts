@@ -1,3 +1,5 @@
+import { defaultPort } from './credentials.js';
+import { ConfigurationError } from './errors.js';
 import type { DbCredentials } from './types.js';
 
 /** Which endpoint fields a driver config takes from the secret: those the user did not set explicitly. */
@@ -7,14 +9,18 @@ export interface SecretEndpointFields {
   database: boolean;
 }
 
-/** The endpoint fields to fill from the secret, given the user's explicit connection options. */
+/**
+ * The endpoint fields to fill from the secret, given the user's explicit connection options. A
+ * `socketPath` (mysql2, mariadb) names the server as `host` does.
+ */
 export function endpointFieldsFromSecret(explicit: {
   host?: unknown;
   port?: unknown;
   database?: unknown;
+  socketPath?: unknown;
 }): SecretEndpointFields {
   return {
-    host: explicit.host === undefined,
+    host: explicit.host === undefined && explicit.socketPath === undefined,
     port: explicit.port === undefined,
     database: explicit.database === undefined,
   };
@@ -32,9 +38,10 @@ export function applyCredentials(
   creds: DbCredentials,
   fill: SecretEndpointFields,
 ): void {
+  const endpoint = endpointFromSecret(creds, fill); // throws before the target holds any credentials
   target.user = creds.username;
   hidePassword(target, creds.password);
-  Object.assign(target, endpointFromSecret(creds, fill));
+  Object.assign(target, endpoint);
 }
 
 /**
@@ -69,14 +76,32 @@ export function hideConnectionPassword(conn: unknown): void {
   hidePassword(c.config);
 }
 
-/** The secret's `host` / `port` / `dbname` (as `database`) that `fill` selects and the secret has. */
+/**
+ * The secret's `host` / `port` / `dbname` (as `database`) that `fill` selects and the secret has; the
+ * engine's own port when neither gives one (Redshift: 5439). Throws a ConfigurationError when the host
+ * is to come from the secret and the secret has none: drivers would otherwise send the credentials to
+ * their default host (localhost), a server nobody chose.
+ */
 export function endpointFromSecret(
   creds: DbCredentials,
   fill: SecretEndpointFields,
 ): { host?: string; port?: number; database?: string } {
   const out: { host?: string; port?: number; database?: string } = {};
-  if (fill.host && creds.host !== undefined) out.host = creds.host;
-  if (fill.port && creds.port !== undefined) out.port = creds.port;
+  if (fill.host) {
+    if (creds.host === undefined) throw noHostError(creds);
+    out.host = creds.host;
+  }
+  const port = creds.port ?? defaultPort(creds.engine);
+  if (fill.port && port !== undefined) out.port = port;
   if (fill.database && creds.dbname !== undefined) out.database = creds.dbname;
   return out;
+}
+
+function noHostError(creds: DbCredentials): ConfigurationError {
+  return new ConfigurationError(
+    `dbcreds: the secret (version ${creds.versionId}) has no host, and no host was given in the options: set \`host\` ` +
+      "(and port, database) in the adapter's options. RDS-managed secrets (rds!… names) hold only username and " +
+      'password; without a host the driver would send them to its default host (localhost).',
+    { keys: ['host'] },
+  );
 }

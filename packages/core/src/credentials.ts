@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import { SecretFormatError } from './errors.js';
-import type { DbCredentials, DbEngine, VersionStage } from './types.js';
+import { type FoundFields, fieldsFromJson, fieldsFromUrl, isConnectionUrl, type SecretField } from './secret-shape.js';
+import type { DbCredentials, DbEngine, SecretKeys, VersionStage } from './types.js';
 
 const REDACTED = '[redacted]';
 
@@ -13,7 +14,17 @@ const ENGINES: Readonly<Record<string, DbEngine>> = {
   'aurora-postgresql': 'aurora-postgresql',
   // Legacy Aurora MySQL 5.6 secrets say just "aurora".
   aurora: 'mysql',
+  // Redshift (provisioned and Serverless) speaks the PostgreSQL protocol.
+  redshift: 'redshift',
 };
+
+/** Ports of engines whose clients do not default to them (the pg driver's default is 5432). */
+const DEFAULT_PORTS: Partial<Record<DbEngine, number>> = { redshift: 5439 };
+
+/** The engine's port when the secret and the options give none, if it differs from the driver's default. */
+export function defaultPort(engine: DbEngine | undefined): number | undefined {
+  return engine === undefined ? undefined : DEFAULT_PORTS[engine];
+}
 
 interface CredentialFields {
   username: string;
@@ -90,33 +101,48 @@ export class Credentials implements DbCredentials {
 }
 
 /**
- * Parses an RDS-style secret JSON (`engine, host, port, username, password, dbname`, optional
- * `masterarn`; other keys ignored). Errors name the offending field, never its value.
+ * Parses a database secret: RDS-style JSON (`engine, host, port, username, password, dbname`, optional
+ * `masterarn`; other keys ignored), the same fields at the keys `keys` names (or a URL at `keys.url`),
+ * or a SecretString that is itself a connection URL. Errors name the offending field, never its value.
  */
 export function parseDbSecret(
   secretId: string,
   secretString: string,
   meta: { versionId: string; stage: VersionStage; createdAt?: number | undefined },
+  keys?: SecretKeys,
 ): Credentials {
+  if (isConnectionUrl(secretString))
+    return toCredentials(secretId, fieldsFromUrl(secretId, secretString, 'SecretString'), meta);
   let raw: unknown;
   try {
     raw = JSON.parse(secretString);
   } catch {
     // The parser's message may quote the secret text: do not chain it.
-    throw new SecretFormatError(secretId, 'SecretString is not JSON');
+    throw new SecretFormatError(secretId, 'SecretString is not JSON (nor a connection URL)');
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new SecretFormatError(secretId, 'SecretString is not a JSON object');
   }
-  const obj = raw as Record<string, unknown>;
-  const str = (field: string, required: boolean): string | undefined => {
-    const v = obj[field];
+  return toCredentials(secretId, fieldsFromJson(secretId, raw as Record<string, unknown>, keys), meta);
+}
+
+/** Checks the found fields' types and values (username and password required) and builds the credentials. */
+function toCredentials(
+  secretId: string,
+  found: FoundFields,
+  meta: { versionId: string; stage: VersionStage; createdAt?: number | undefined },
+): Credentials {
+  const str = (field: SecretField, required: boolean): string | undefined => {
+    const f = found[field];
+    const v = f?.value;
+    const what = f?.what ?? `field '${field}'`;
+    const key = f?.key ?? field;
     if (v === undefined || v === null) {
-      if (required) throw new SecretFormatError(secretId, `missing field '${field}'`, { field });
+      if (required) throw new SecretFormatError(secretId, `missing ${what}`, { field: key });
       return undefined;
     }
-    if (typeof v !== 'string') throw new SecretFormatError(secretId, `field '${field}' must be a string`, { field });
-    if (required && v.length === 0) throw new SecretFormatError(secretId, `field '${field}' is empty`, { field });
+    if (typeof v !== 'string') throw new SecretFormatError(secretId, `${what} must be a string`, { field: key });
+    if (required && v.length === 0) throw new SecretFormatError(secretId, `${what} is empty`, { field: key });
     return v;
   };
   const username = str('username', true)!;
@@ -129,16 +155,18 @@ export function parseDbSecret(
   if (engineRaw) {
     engine = normalizeEngine(engineRaw);
     if (!engine) {
+      const f = found.engine!;
       throw new SecretFormatError(
         secretId,
-        `field 'engine' is '${engineRaw}', expected one of ${Object.keys(ENGINES).join(', ')}`,
-        { field: 'engine' },
+        `${f.what} is '${engineRaw}', expected one of ${Object.keys(ENGINES).join(', ')}`,
+        { field: f.key },
       );
     }
   }
-  const port = parsePort(obj.port);
+  const port = parsePort(found.port?.value);
   if (port === null) {
-    throw new SecretFormatError(secretId, `field 'port' must be an integer in 1..65535`, { field: 'port' });
+    const f = found.port!;
+    throw new SecretFormatError(secretId, `${f.what} must be an integer in 1..65535`, { field: f.key });
   }
   return new Credentials({ username, password, host, port, dbname, engine, masterarn, ...meta });
 }
@@ -169,7 +197,7 @@ export function engineFamily(engine: DbEngine | string | undefined): EngineFamil
   if (engine === undefined) return undefined;
   const e = normalizeEngine(engine);
   if (e === undefined) return undefined;
-  return e === 'postgres' || e === 'aurora-postgresql' ? 'postgres' : 'mysql';
+  return e === 'postgres' || e === 'aurora-postgresql' || e === 'redshift' ? 'postgres' : 'mysql';
 }
 
 /** All engine names a secret may carry (the keys `normalizeEngine` accepts). */

@@ -6,7 +6,7 @@ import { GetSecretValueCommand, type GetSecretValueCommandOutput } from '@aws-sd
 import { isServerError, isThrottlingError, isTransientError } from '@smithy/service-error-classification';
 import { type Credentials, parseDbSecret } from './credentials.js';
 import { DbCredsError, SecretFetchError, SecretFormatError, SecretNotFoundError } from './errors.js';
-import type { SecretsManagerLike, VersionStage } from './types.js';
+import type { SecretKeys, SecretsManagerLike, VersionStage } from './types.js';
 
 /**
  * Throttling (incl. HTTP 429), HTTP 5xx, timeouts and connection errors: the AWS SDK's own transient
@@ -32,6 +32,8 @@ export interface FetchContext {
   onAttempt(): void;
   /** Where fetches go, for error messages (default 'AWS Secrets Manager'). */
   readonly from?: string;
+  /** The `secretKeys` option: where the fields are in a secret not in the RDS shape. */
+  readonly secretKeys?: SecretKeys | undefined;
 }
 
 /** Longer delays overflow setTimeout (it would fire at once): treated as no timeout. */
@@ -77,7 +79,8 @@ export async function fetchSecret(
     if (typeof out.SecretString === 'string') {
       if (!out.VersionId) throw new SecretFormatError(ctx.secretId, 'GetSecretValue returned no VersionId');
       const createdAt = out.CreatedDate instanceof Date ? out.CreatedDate.getTime() : undefined;
-      return parseDbSecret(ctx.secretId, out.SecretString, { versionId: out.VersionId, stage, createdAt });
+      const meta = { versionId: out.VersionId, stage, createdAt };
+      return parseDbSecret(ctx.secretId, out.SecretString, meta, ctx.secretKeys);
     }
     if (optional && out.SecretBinary === undefined) return undefined;
     throw new SecretFormatError(

@@ -1,7 +1,8 @@
 import { type ResolvedAgentOptions, resolveAgentOptions } from './agent.js';
 import { ConfigurationError } from './errors.js';
+import { resolveSecretKeys } from './secret-shape.js';
 import { unknownKeyHint } from './suggest.js';
-import type { Clock, Logger, SecretsManagerLike, VersionStage } from './types.js';
+import type { Clock, Logger, SecretKeys, SecretsManagerLike, VersionStage } from './types.js';
 
 export const DEFAULTS = {
   ttlMs: 3_600_000,
@@ -27,6 +28,7 @@ export interface ResolvedOptions {
   clock: Clock;
   versionStage: VersionStage;
   logger: Logger | undefined;
+  secretKeys: SecretKeys | undefined;
 }
 
 const TOP_KEYS = [
@@ -43,6 +45,7 @@ const TOP_KEYS = [
   'clock',
   'versionStage',
   'logger',
+  'secretKeys',
 ];
 
 const defaultClock: Clock = { now: () => Date.now() };
@@ -174,6 +177,8 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     else logger = o.logger as Logger;
   }
 
+  const secretKeys = resolveSecretKeys(o.secretKeys, bad);
+
   if (problems.length > 0) {
     const keys = problems.flatMap(([k]) => k.split(', '));
     const detail = problems.map(([k, why]) => `${k}: ${why}`).join('; ');
@@ -194,5 +199,6 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     clock,
     versionStage,
     logger,
+    secretKeys,
   };
 }

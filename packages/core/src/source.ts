@@ -113,6 +113,7 @@ class Source implements CredentialSource {
       secretId: this.secretId,
       retry: this.#o.retry,
       attemptTimeoutMs: this.#o.attemptTimeoutMs,
+      secretKeys: this.#o.secretKeys,
       closed: this.#closing.signal,
       onAttempt: () => {
         this.#s.fetches++;

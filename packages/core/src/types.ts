@@ -5,7 +5,7 @@ import type {
 } from '@aws-sdk/client-secrets-manager';
 
 /** Database engines as normalised from the secret's `engine` field. */
-export type DbEngine = 'mysql' | 'mariadb' | 'postgres' | 'aurora-mysql' | 'aurora-postgresql';
+export type DbEngine = 'mysql' | 'mariadb' | 'postgres' | 'aurora-mysql' | 'aurora-postgresql' | 'redshift';
 
 /** Secrets Manager staging label the credentials were read from. */
 export type VersionStage = 'AWSCURRENT' | 'AWSPENDING';
@@ -95,6 +95,33 @@ export interface AgentOptions {
   spreadMs?: number;
 }
 
+/**
+ * Where the fields live in a secret that is not in the RDS shape: for each field, the JSON key holding
+ * it (a dotted path such as `'db.user'` reaches into nested objects; an exact key with a dot wins). Fields
+ * not named keep their RDS key (`username`, `password`, `host`, `port`, `dbname`, `engine`). A key named
+ * here must be present in the secret.
+ */
+export interface SecretFieldKeys {
+  username?: string;
+  password?: string;
+  host?: string;
+  port?: string;
+  dbname?: string;
+  engine?: string;
+}
+
+/**
+ * The JSON key whose value is a connection URL (`postgres://user:pass@host:5432/db`, also
+ * `postgresql`, `mysql`, `mariadb`, `redshift`, `aurora-…`, and the same with a `jdbc:` prefix):
+ * user, password, host, port and database come from it, percent-decoded; the scheme gives the engine.
+ */
+export interface SecretUrlKey {
+  url: string;
+}
+
+/** The `secretKeys` option: field keys, or the key of a connection URL. */
+export type SecretKeys = SecretFieldKeys | SecretUrlKey;
+
 export interface CredentialSourceOptions {
   /** Secret name or ARN. Required. */
   secretId: string;
@@ -133,6 +160,12 @@ export interface CredentialSourceOptions {
   versionStage?: VersionStage;
   /** Optional logger; never receives secret values. */
   logger?: Logger;
+  /**
+   * Secrets not in the RDS JSON shape: the key of each field (`{ username: 'user', password: 'db.pass' }`),
+   * or `{ url: 'DATABASE_URL' }` for a key holding a connection URL. Default: the RDS keys. A SecretString
+   * that is itself a connection URL is read as one without this option.
+   */
+  secretKeys?: SecretKeys;
 }
 
 export type RefreshReason = 'initial' | 'expired' | 'refresh';

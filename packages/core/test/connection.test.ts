@@ -27,10 +27,16 @@ describe('applyCredentials / endpointFieldsFromSecret', () => {
     const target: Record<string, unknown> = {};
     const fill = endpointFieldsFromSecret(target);
     applyCredentials(target, creds, fill);
-    const next = new Credentials({ username: 'app_clone', password: 'next-pw', versionId: 'v2', stage: 'AWSPENDING' });
+    const next = new Credentials({
+      username: 'app_clone',
+      password: 'next-pw',
+      host: 'db.example',
+      versionId: 'v2',
+      stage: 'AWSPENDING',
+    });
     applyCredentials(target, next, fill);
     expect(target.user).toBe('app_clone');
     expect(target.password).toBe('next-pw');
-    expect(target.host).toBe('db.example'); // the new version has no host: the previous value stays
+    expect(target.port).toBe(5433); // the new version has no port: the previous value stays
   });
 });

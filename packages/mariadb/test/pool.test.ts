@@ -1,13 +1,16 @@
 import { once } from 'node:events';
 import { createServer, type Server, connect as tcpConnect } from 'node:net';
-import { type CredentialSource, createCredentialSource } from '@dbcreds/core';
+import { ConfigurationError, type CredentialSource, createCredentialSource } from '@dbcreds/core';
 import {
   type Admin,
   createAdmin,
   dbSecretFor,
   putDbSecret,
   randomPassword,
+  rdsManagedSecretName,
+  secretStringFor,
   serverFor,
+  startConnectionWitness,
   startTestSecretsManager,
   type TestSecretsManager,
   type UserCreds,
@@ -228,6 +231,38 @@ describe('RotatingMariaDbPool: the idle fast path', () => {
     } finally {
       await pool.end();
       source.close();
+    }
+  });
+});
+
+describe('RotatingMariaDbPool: a secret without a host', () => {
+  it('RDS-managed shape and no host option: ConfigurationError at the first connection, nothing sent to localhost', async () => {
+    const sm = await startTestSecretsManager();
+    const admin = await createAdmin('mysql');
+    const witness = await startConnectionWitness();
+    const user = await admin.createUser({ prefix: 'nohost' });
+    const secretId = rdsManagedSecretName();
+    await putDbSecret(sm.client, secretId, secretStringFor('rds-managed', 'mysql', user));
+    const source = createCredentialSource({ secretId, client: sm.client });
+    const pool = new RotatingMariaDbPool(source, { port: witness.port, database: serverFor('mysql').database });
+    try {
+      await witness.selfCheck(); // a pool defaulting to localhost:<port> would be counted
+      const baseline = witness.connections;
+      const err = await pool.getConnection().then(
+        (conn: { release(): unknown }) => void conn.release(),
+        (e: unknown) => e,
+      );
+      expect(witness.connections).toBe(baseline);
+      expect(err).toBeInstanceOf(ConfigurationError);
+      expect((err as Error).message).toMatch(/has no host.*set `host`/s);
+      expect((err as Error).message).not.toContain(user.password);
+    } finally {
+      await pool.end();
+      source.close();
+      await witness.close();
+      await admin.dropUser(user.username);
+      await admin.close();
+      await sm.close();
     }
   });
 });

@@ -54,4 +54,9 @@ async function create(ctx: ConformanceContext): Promise<ConformanceClient> {
 runConformanceSuite({ name: '@dbcreds/prisma', engines: ['postgres'], create });
 // Scenario 1 is not run on MariaDB (covered in mariadb.test.ts instead): it needs idle connections to
 // close, and the mariadb pool keeps `minimumIdle` (>= 1: with 0 it never opens a connection) open for good.
-runConformanceSuite({ name: '@dbcreds/prisma', engines: ['mysql'], create, scenarios: [2, 3, 4, 5, 6, 7, 8, 9, 10] });
+runConformanceSuite({
+  name: '@dbcreds/prisma',
+  engines: ['mysql'],
+  create,
+  scenarios: [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14],
+});
