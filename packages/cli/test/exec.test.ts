@@ -189,6 +189,29 @@ async function drizzleProject(engine: EngineName): Promise<string> {
   return dir;
 }
 
+/** `exec` of a migrator with DATABASE_URL alone, into database `db`. */
+const migrateArgs = (secretId: string, db: string, command: string[]) => [
+  ...['exec', '--secret-id', secretId, '--format', 'url', '--database', db],
+  ...['--', ...command],
+];
+
+/** A user with a secret, a fresh database it may migrate and a project folder; all removed afterwards. */
+async function migrationCase(
+  engine: EngineName,
+  project: (engine: EngineName) => Promise<string>,
+  body: (c: { user: UserCreds; secretId: string; db: string; dir: string }) => Promise<void>,
+): Promise<void> {
+  const { user, secretId } = await userWithSecret(engine);
+  const db = await freshDatabase(engine, user.username);
+  const dir = await project(engine);
+  try {
+    await body({ user, secretId, db, dir });
+  } finally {
+    await dropFresh(engine, db);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 describe.each(ENGINES)('dbcreds exec on %s with a hostile password', (engine) => {
   it("the engine's client tool connects through the exported variables", async () => {
     const { user, secretId } = await userWithSecret(engine);
@@ -202,65 +225,27 @@ describe.each(ENGINES)('dbcreds exec on %s with a hostile password', (engine) =>
   });
 
   it('knex migrate:latest migrates a fresh database from DATABASE_URL (--database override)', async () => {
-    const { user, secretId } = await userWithSecret(engine);
-    const db = await freshDatabase(engine, user.username);
-    const dir = await knexProject(engine);
-    try {
+    await migrationCase(engine, knexProject, async ({ user, secretId, db, dir }) => {
       expect(await tables(engine, db, user)).toEqual([]);
-      const run = await dbcreds([
-        'exec',
-        '--secret-id',
-        secretId,
-        '--format',
-        'url',
-        '--database',
-        db,
-        '--',
-        ...knexMigrate(dir),
-      ]);
+      const run = await dbcreds(migrateArgs(secretId, db, knexMigrate(dir)));
       expect(run.stderr).toBe('');
       expect(run.code).toBe(0);
       expect(run.stdout).toContain('Batch 1 run: 1 migrations');
       expect(await tables(engine, db, user)).toEqual(expect.arrayContaining(['knex_migrations', 'widgets']));
-    } finally {
-      await dropFresh(engine, db);
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('drizzle-kit migrate migrates a fresh database from DATABASE_URL', async () => {
-    const { user, secretId } = await userWithSecret(engine);
-    const db = await freshDatabase(engine, user.username);
-    const dir = await drizzleProject(engine);
-    try {
-      const run = await dbcreds([
-        'exec',
-        '--secret-id',
-        secretId,
-        '--format',
-        'url',
-        '--database',
-        db,
-        '--',
-        'node',
-        DRIZZLE_BIN,
-        'migrate',
-        '--config',
-        join(dir, 'drizzle.config.js'),
-      ]);
+    await migrationCase(engine, drizzleProject, async ({ user, secretId, db, dir }) => {
+      const drizzle = ['node', DRIZZLE_BIN, 'migrate', '--config', join(dir, 'drizzle.config.js')];
+      const run = await dbcreds(migrateArgs(secretId, db, drizzle));
       expect(run.code, run.stderr + run.stdout).toBe(0);
       expect(await tables(engine, db, user)).toEqual(expect.arrayContaining(['__drizzle_migrations', 'gadgets']));
-    } finally {
-      await dropFresh(engine, db);
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('in a single-user rotation window: fails without --retry-on-auth, migrates with it (AWSPENDING)', async () => {
-    const { user, secretId } = await userWithSecret(engine);
-    const db = await freshDatabase(engine, user.username);
-    const dir = await knexProject(engine);
-    try {
+    await migrationCase(engine, knexProject, async ({ user, secretId, db, dir }) => {
       // setSecret done, finishSecret not yet: the server has the new password, AWSCURRENT still the old.
       const next = { username: user.username, password: hostile() };
       passwords.push(next.password);
@@ -272,7 +257,7 @@ describe.each(ENGINES)('dbcreds exec on %s with a hostile password', (engine) =>
       const plain = await dbcreds([...args, '--', ...knexMigrate(dir)]);
       expect(plain.code).not.toBe(0);
       expect(plain.stderr).toMatch(engine === 'postgres' ? /password authentication failed/ : /Access denied for user/);
-      expect(await tables(engine, db, { ...user, ...next })).toEqual([]);
+      expect(await tables(engine, db, next)).toEqual([]);
 
       const retried = await dbcreds([...args, '--retry-on-auth', '--', ...knexMigrate(dir)]);
       expect(retried.code, retried.stderr).toBe(0);
@@ -283,11 +268,8 @@ describe.each(ENGINES)('dbcreds exec on %s with a hostile password', (engine) =>
       expect(note).toBeGreaterThan(failure);
       expect(retried.stderr).toContain('(AWSPENDING)');
       expect(retried.stdout).toContain('Batch 1 run: 1 migrations');
-      expect(await tables(engine, db, { ...user, ...next })).toEqual(expect.arrayContaining(['widgets']));
-    } finally {
-      await dropFresh(engine, db);
-      await rm(dir, { recursive: true, force: true });
-    }
+      expect(await tables(engine, db, next)).toEqual(expect.arrayContaining(['widgets']));
+    });
   });
 });
 
