@@ -23,7 +23,11 @@ import {
   uniqueSecretName,
 } from '@dbcreds/testbed';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+
+// Each test spawns dbcreds (node + tsx) one to three times, a few seconds each on a loaded machine (up to
+// 25 s per test seen at load 46 on 2 cores): the deadline only catches hangs.
+vi.setConfig({ testTimeout: 240_000 });
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 // The package's own installs, as `npx knex` / `npx drizzle-kit` would run them.
