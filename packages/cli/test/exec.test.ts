@@ -312,27 +312,22 @@ describe('dbcreds exec / url on PostgreSQL', () => {
     expect(existsSync(file!)).toBe(false);
   });
 
-  it('reads through the Secrets Manager Agent (--agent-endpoint, token from AWS_TOKEN)', async () => {
+  it('reads through the Secrets Manager Agent (--agent-endpoint, token from AWS_TOKEN); --url-var renames the URL', async () => {
     const { user, secretId } = await userWithSecret('postgres');
     const env = baseEnv({ AWS_TOKEN: sm.agent!.token });
     delete env.AWS_ENDPOINT_URL_SECRETS_MANAGER; // nothing but the agent to read from
-    const run = await dbcreds(
-      [
-        'exec',
-        '--secret-id',
-        secretId,
-        '--agent-endpoint',
-        sm.agent!.endpoint,
-        '--',
-        'psql',
-        '-X',
-        '-A',
-        '-t',
-        '-c',
-        'select current_user',
-      ],
-      env,
-    );
+    const script = 'test -z "$DATABASE_URL" && exec psql "$MIGRATE_URL" -X -A -t -c "select current_user"';
+    const args = [
+      '--secret-id',
+      secretId,
+      '--agent-endpoint',
+      sm.agent!.endpoint,
+      '--url-var',
+      'MIGRATE_URL',
+      '--format',
+      'url',
+    ];
+    const run = await dbcreds(['exec', ...args, '--', 'sh', '-c', script], env);
     expect(run).toMatchObject({ code: 0, stderr: '' });
     expect(run.stdout.trim()).toBe(user.username);
   });
