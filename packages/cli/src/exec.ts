@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { constants } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { type CredentialSourceOptions, createCredentialSource, type DbCredentials } from '@dbcreds/core';
 import { parse, UsageError } from './args.js';
 import {
