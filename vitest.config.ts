@@ -27,6 +27,7 @@ const UNIT = [
   'packages/core/test/**/*.test.ts',
   'packages/local-secrets-manager/test/**/*.test.ts',
   'packages/cli/test/args.test.ts',
+  'packages/cli/test/exec-args.test.ts',
   'packages/rotation/test/unit.test.ts',
   // deploy: synth/nag and manifest checks; its Lambda and container-bundle tests need the test bed
   'deploy/test/stack.test.ts',

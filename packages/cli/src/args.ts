@@ -60,6 +60,8 @@ Commands:
   demo       run an app under load through real rotations (embedded PostgreSQL, local Secrets Manager)
   local-sm   run the local Secrets Manager (AWS JSON 1.1 API on localhost)
   rotate     call RotateSecret on a secret and wait for the outcome
+  exec       run a command (migrator, psql, mysql) with the secret's connection in its environment
+  url        print the database URL built from the secret (--print: it contains the password)
 
 Run 'dbcreds <command> --help' for the options of a command.
 Exit codes: 0 success, 1 failure (failed queries, failed rotation), 2 bad command line, 130 interrupted.`;
@@ -104,10 +106,10 @@ Options:
   -h, --help          show this help
 Exit codes: 0 rotated, 1 rotation failed or timed out, 2 bad options.`;
 
-type Flags = Record<string, { type: 'string' | 'boolean' }>;
-type Parsed = { values: Record<string, string | boolean | undefined>; positionals: string[] };
+type Flags = Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
+type Parsed = { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] };
 
-function parse(argv: string[], options: Flags): Parsed {
+export function parse(argv: string[], options: Flags): Parsed {
   try {
     const parsed = parseArgs({
       args: argv,

@@ -12,8 +12,12 @@ const onSignal = (signal: NodeJS.Signals) => {
     process.exit(130);
   }
 };
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
+// `exec` forwards signals to its command itself.
+const forwards = process.argv[2] === 'exec';
+if (!forwards) {
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
 
 runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, signal: controller.signal }).then(
   (code) => {

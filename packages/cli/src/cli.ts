@@ -1,5 +1,6 @@
 import { DEMO_HELP, MAIN_HELP, parseDemoArgs, parseRotateArgs, ROTATE_HELP, UsageError } from './args.js';
 import { runDemo } from './demo/run.js';
+import { EXEC_HELP, parseExecArgs, parseUrlArgs, runExec, runUrl, URL_HELP } from './exec.js';
 import { runLocalSm } from './local-sm.js';
 import { runRotate } from './rotate.js';
 import type { Output } from './view.js';
@@ -41,6 +42,16 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
         const args = parseRotateArgs(rest);
         if (args === 'help') return help(io, ROTATE_HELP);
         return await runRotate(args, { out: line(io.stdout), err: line(io.stderr) });
+      }
+      case 'exec': {
+        const args = parseExecArgs(rest);
+        if (args === 'help') return help(io, EXEC_HELP);
+        return await runExec(args, io);
+      }
+      case 'url': {
+        const args = parseUrlArgs(rest);
+        if (args === 'help') return help(io, URL_HELP);
+        return await runUrl(args, io);
       }
       case 'local-sm': {
         const signal = io.signal;

@@ -13,4 +13,23 @@ export {
 } from './args.js';
 export { type CliIo, runCli } from './cli.js';
 export { DEMO_EXIT, type DemoIo, demoEngines, probeMysql, rotationPlan, runDemo } from './demo/run.js';
+export {
+  type ExecArgs,
+  type ExecFormat,
+  type ExecIo,
+  parseExecArgs,
+  parseUrlArgs,
+  runExec,
+  runUrl,
+  type SecretArgs,
+  type UrlArgs,
+} from './exec.js';
 export { runRotate } from './rotate.js';
+export {
+  type Connection,
+  connectionEnv,
+  connectionUrl,
+  type EngineFamily,
+  pgpassLine,
+  resolveConnection,
+} from './url.js';
