@@ -50,7 +50,7 @@ runConformanceSuite({
         user: creds.username,
         password: creds.password,
         connectionLimit: ctx.maxConnections,
-        maxIdle: 0,
+        maxIdle: ctx.maxIdle,
         idleTimeout: ctx.idleTimeoutMs,
       })
       .promise();

@@ -14,8 +14,16 @@ import {
 } from '@dbcreds/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-/** Connects, writes `ping`, collects what comes back until close or `waitMs`. */
-function exchange(port: number, waitMs = 300): Promise<{ data: string; error?: string; closed: boolean }> {
+const PING = 'ping-ping-ping';
+/** Long enough only to catch a hang: the modes that answer do so in milliseconds. */
+const HANG_MS = 10_000;
+
+/**
+ * Connects, writes `ping`, collects what comes back until close, the whole echo, or `waitMs`. Only the
+ * blackhole check passes a short `waitMs` (proving silence); everywhere else it is a hang guard, so a
+ * loaded machine's slow answer cannot end the exchange before it arrives.
+ */
+function exchange(port: number, waitMs = HANG_MS): Promise<{ data: string; error?: string; closed: boolean }> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let error: string | undefined;
@@ -26,8 +34,11 @@ function exchange(port: number, waitMs = 300): Promise<{ data: string; error?: s
       resolve({ data: Buffer.concat(chunks).toString(), ...(error && { error }), closed });
     };
     const timer = setTimeout(() => done(false), waitMs);
-    s.on('connect', () => s.write('ping-ping-ping'));
-    s.on('data', (c: Buffer) => chunks.push(c));
+    s.on('connect', () => s.write(PING));
+    s.on('data', (c: Buffer) => {
+      chunks.push(c);
+      if (Buffer.concat(chunks).toString() === PING) done(false);
+    });
     s.on('error', (e: NodeJS.ErrnoException) => {
       error = e.code;
     });
@@ -50,12 +61,12 @@ describe('fault proxy, tcp', () => {
   });
 
   it('pass relays both ways; blackhole accepts and never answers; latency answers late', async () => {
-    expect((await exchange(proxy.port)).data).toBe('ping-ping-ping');
+    expect((await exchange(proxy.port)).data).toBe(PING);
     await proxy.setMode('blackhole');
-    expect(await exchange(proxy.port)).toEqual({ data: '', closed: false });
+    expect(await exchange(proxy.port, 300)).toEqual({ data: '', closed: false });
     await proxy.setMode('latency');
     const t0 = Date.now();
-    expect((await exchange(proxy.port, 1000)).data).toBe('ping-ping-ping');
+    expect((await exchange(proxy.port)).data).toBe(PING);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
     expect(proxy.counts).toMatchObject({ pass: 1, blackhole: 1, latency: 1 });
     await proxy.setMode('pass');
@@ -67,12 +78,12 @@ describe('fault proxy, tcp', () => {
     expect((await exchange(port)).error).toBe('ECONNREFUSED');
     await proxy.setMode('reset');
     expect(proxy.port).toBe(port);
-    const r = await exchange(port, 1000);
+    const r = await exchange(port);
     expect(r.error).toBe('ECONNRESET');
-    expect('ping-ping-ping'.startsWith(r.data)).toBe(true);
-    expect(r.data.length).toBeLessThan('ping-ping-ping'.length);
+    expect(PING.startsWith(r.data)).toBe(true);
+    expect(r.data.length).toBeLessThan(PING.length);
     await proxy.setMode('pass');
-    expect((await exchange(port)).data).toBe('ping-ping-ping');
+    expect((await exchange(port)).data).toBe(PING);
   });
 
   it('rejects HTTP-only modes', async () => {
@@ -107,10 +118,18 @@ describe('fault proxy, http (AWS JSON 1.1) through the SDK', () => {
     await proxy.setMode(mode);
     const client = newSecretsManagerClient(proxy.endpoint, 1);
     const seen: string[] = [];
-    const off = proxy.onRequest((r) => seen.push(`${r.mode} ${r.target}`));
+    // The two modes that never answer (in time) are aborted 300 ms after the proxy has the request: silence
+    // from then on is what they promise. Counted from the send, a loaded machine could abort before the
+    // request even arrived. For every other mode the abort is a hang guard (they answer in milliseconds).
+    const silent = new AbortController();
+    const off = proxy.onRequest((r) => {
+      seen.push(`${r.mode} ${r.target}`);
+      if (mode === 'blackhole' || mode === 'latency') setTimeout(() => silent.abort(), 300);
+    });
     try {
+      const abortSignal = AbortSignal.any([silent.signal, AbortSignal.timeout(HANG_MS)]);
       const out = await client
-        .send(new GetSecretValueCommand({ SecretId: 'fp/db' }), { abortSignal: AbortSignal.timeout(300) })
+        .send(new GetSecretValueCommand({ SecretId: 'fp/db' }), { abortSignal })
         .catch((e: unknown) => e);
       expect(out).toMatchObject(expected);
       if (mode !== 'refuse') expect(seen).toEqual([`${mode} secretsmanager.GetSecretValue`]);

@@ -270,8 +270,10 @@ describe('agent backend: after an authentication failure, the cache before refre
     await finish(name, v1, v2);
     // The agent still caches AWSCURRENT = v1 (TTL 300 s); a TTL reload of the source must not go back to it.
     now += 10_001;
+    // Waited for, not slept for: after a fixed 50 ms a slow reload had not run yet and v2 passed unchecked.
+    const reloaded = new Promise((r) => s.once('refreshed', r));
     await s.get(); // stale-while-revalidate: starts the background reload
-    await new Promise((r) => setTimeout(r, 50));
+    await reloaded;
     expect((await s.get()).versionId).toBe(v2);
     // Rotation 2, window: rejected v2. Cached AWSCURRENT = v1 (older), cached AWSPENDING = v2 (rejected):
     // only refreshNow can find v3.

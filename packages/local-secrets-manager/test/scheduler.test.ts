@@ -201,7 +201,8 @@ describe('allowShortRotationIntervals (development only)', () => {
         RotationRules: { ScheduleExpression: 'rate(1 seconds)' },
       }),
     );
-    const deadline = Date.now() + 10_000;
+    // A hang guard (the two scheduled runs take about 2 s): 10 s was 5×, too close on a loaded machine.
+    const deadline = Date.now() + 30_000;
     while (h.sm.rotationStats().succeeded < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     // 1 test-only run (RotateImmediately=false) + 2 scheduled rotations.
     expect(h.sm.rotationStats().succeeded).toBeGreaterThanOrEqual(3);

@@ -9,7 +9,7 @@ export function conformancePool(ctx: ConformanceContext): Pool {
     port: ctx.port,
     database: ctx.database,
     connectionLimit: ctx.maxConnections,
-    maxIdle: 0,
+    maxIdle: ctx.maxIdle,
     idleTimeout: ctx.idleTimeoutMs,
   });
 }

@@ -38,7 +38,7 @@ runConformanceSuite({
               type: 'mariadb',
               ...endpoint,
               entities: [Whoami, Item],
-              extra: { maxIdle: 0, idleTimeout: ctx.idleTimeoutMs },
+              extra: { maxIdle: ctx.maxIdle, idleTimeout: ctx.idleTimeoutMs },
             },
             ctx.source,
           ),

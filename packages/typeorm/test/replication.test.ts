@@ -47,7 +47,7 @@ runConformanceSuite({
             ctx.source,
           )
         : withRotatingCredentials(
-            { type: 'mariadb', ...common, extra: { maxIdle: 0, idleTimeout: ctx.idleTimeoutMs } },
+            { type: 'mariadb', ...common, extra: { maxIdle: ctx.maxIdle, idleTimeout: ctx.idleTimeoutMs } },
             ctx.source,
           ),
     );
