@@ -109,7 +109,9 @@ export async function startLocalSecretsManager(options: LocalSecretsManagerOptio
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
+    // Node's default accept backlog (511) overflowed under bursts of new connections on a loaded host
+    // (ECONNRESET in the 2,000-connection test); the kernel caps this at net.core.somaxconn.
+    server.listen({ port: opts.port ?? 0, host, backlog: 4096 }, () => {
       server.off('error', reject);
       resolve();
     });
