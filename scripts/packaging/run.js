@@ -31,7 +31,7 @@ import {
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
@@ -252,15 +252,14 @@ async function readmeProjects() {
     if (old !== key) rmSync(join(dirname(readmeRoot), old), { recursive: true, force: true });
   }
   const byName = Object.fromEntries(files.map((f) => [manifests[nameOfTarball(f)].name, f]));
+  // Relative, as npm writes a direct dependency into package.json: an override must match it exactly.
+  const tarballSpec = (f) => `file:${relative(join(readmeRoot, 'x'), join(installDir, 'tarballs', f))}`;
   const projects = PACKAGES.map((pkg) => {
     const readme = readFileSync(join(ROOT, 'packages', pkg, 'README.md'), 'utf8');
     const names = installLine(readme, pkg);
-    const spec = (name) =>
-      byName[name] ? `file:${join(installDir, 'tarballs', byName[name])}` : `${name}@${workspaceVersion(pkg, name)}`;
+    const spec = (name) => (byName[name] ? tarballSpec(byName[name]) : `${name}@${workspaceVersion(pkg, name)}`);
     // Every dbcreds package a tarball depends on comes from its tarball too (none is on the registry).
-    const overrides = Object.fromEntries(
-      Object.entries(byName).map(([name, f]) => [name, `file:${join(installDir, 'tarballs', f)}`]),
-    );
+    const overrides = Object.fromEntries(Object.entries(byName).map(([name, f]) => [name, tarballSpec(f)]));
     return {
       pkg,
       name: JSON.parse(readFileSync(join(ROOT, 'packages', pkg, 'package.json'), 'utf8')).name,
