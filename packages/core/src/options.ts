@@ -1,10 +1,11 @@
-import { type ResolvedAgentOptions, resolveAgentOptions } from './agent.js';
+import { type ResolvedAgentOptions, resolveAgentOptions } from './backends/agent-client.js';
 import { ConfigurationError } from './errors.js';
 import type { Clock, Logger, SecretsManagerLike, VersionStage } from './types.js';
 
 export const DEFAULTS = {
   ttlMs: 3_600_000,
   minRefreshIntervalMs: 5_000,
+  awaitRotationMs: 10_000,
   maxStaleMs: 3_600_000,
   attemptTimeoutMs: 3_000,
   retry: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 2_000 },
@@ -19,6 +20,7 @@ export interface ResolvedOptions {
   agent: ResolvedAgentOptions | undefined;
   ttlMs: number;
   minRefreshIntervalMs: number;
+  awaitRotationMs: number;
   maxStaleMs: number;
   attemptTimeoutMs: number;
   retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number };
@@ -35,6 +37,7 @@ const TOP_KEYS = new Set([
   'agent',
   'ttlMs',
   'minRefreshIntervalMs',
+  'awaitRotationMs',
   'maxStaleMs',
   'attemptTimeoutMs',
   'retry',
@@ -110,6 +113,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     'minRefreshIntervalMs',
     DEFAULTS.minRefreshIntervalMs,
   );
+  const awaitRotationMs = duration(o, 'awaitRotationMs', 'awaitRotationMs', DEFAULTS.awaitRotationMs);
   const maxStaleMs = duration(o, 'maxStaleMs', 'maxStaleMs', DEFAULTS.maxStaleMs, { allowInfinity: true });
   const attemptTimeoutMs = duration(o, 'attemptTimeoutMs', 'attemptTimeoutMs', DEFAULTS.attemptTimeoutMs, {
     min: 1,
@@ -185,6 +189,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     agent,
     ttlMs,
     minRefreshIntervalMs,
+    awaitRotationMs,
     maxStaleMs,
     attemptTimeoutMs,
     retry,

@@ -24,7 +24,7 @@ import {
 } from '@dbcreds/core';
 import { type LocalSecretsManager, startLocalSecretsManager } from '@dbcreds/local-secrets-manager';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { resolveAgentToken } from '../src/agent.js';
+import { resolveAgentToken } from '../src/backends/agent-client.js';
 
 const TOKEN = 'core-agent-test-token';
 let now = 1_800_000_000_000;
@@ -66,6 +66,8 @@ function source(secretId: string, opts: Partial<CredentialSourceOptions> = {}): 
     clock,
     ttlMs: 3_600_000,
     minRefreshIntervalMs: 5_000,
+    // These cases pin the lookup after one refusal; waiting for out-of-band changes is tested apart.
+    awaitRotationMs: 0,
     retry: { maxAttempts: 1 },
     ...opts,
   });
