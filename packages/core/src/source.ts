@@ -1,20 +1,17 @@
-/**
- * The credential source's state machine: get, refresh, single-flight, installing a value. How a secret
- * is read is a backend's (backends/); the cached entry, the error backoff, the rotation-window reads
- * and the wait for out-of-band changes are units of their own.
- */
+// The credential source's state machine: get, refresh, single-flight, installing a value. Reading is a
+// backend's (backends/); the entry, the error backoff, the window reads and the out-of-band wait are units.
 import { runWithAuthRetry } from './auth-retry.js';
 import { RotationWait } from './await-rotation.js';
 import { createBackend } from './backends/create.js';
-import type { BackendContext, SourceBackend } from './backends/types.js';
+import type { BackendFactory, SourceBackend } from './backends/types.js';
 import { ErrorBackoff } from './backoff.js';
 import { type Credentials, sameVersion } from './credentials.js';
-import { SafeEmitter } from './emitter.js';
 import { CacheEntry } from './entry.js';
 import { SourceClosedError } from './errors.js';
 import type { Lookup } from './fallback.js';
 import { toTypedError } from './fetch.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
+import { SourceReporter } from './reporter.js';
 import type {
   CredentialSource,
   CredentialSourceEventName,
@@ -30,15 +27,11 @@ type FlightKind = 'load' | 'refresh' | 'rejected';
 
 export const SOURCE_BRAND = Symbol.for('@dbcreds/core.CredentialSource');
 
-/** Builds the backend of a source from its resolved options and context (default: backends/create.ts). */
-export type BackendFactory = (options: ResolvedOptions, ctx: BackendContext) => SourceBackend;
-
 class Source implements CredentialSource {
   readonly secretId: string;
   readonly [SOURCE_BRAND] = true;
   readonly #o: ResolvedOptions;
   readonly #backend: SourceBackend;
-  readonly #emitter: SafeEmitter;
   /** Aborted by close(): cancels backoff waits, polls and in-flight reads. */
   readonly #closing = new AbortController();
   readonly #backoff: ErrorBackoff;
@@ -48,44 +41,26 @@ class Source implements CredentialSource {
   #flightKind: FlightKind = 'load';
   #closed = false;
   #lastFruitlessRefreshAt = Number.NEGATIVE_INFINITY;
-  #s = {
-    hits: 0,
-    misses: 0,
-    fetches: 0,
-    refreshes: 0,
-    forcedRefreshes: 0,
-    rateLimited: 0,
-    fallbacks: 0,
-    errors: 0,
-    staleServed: 0,
-    rotations: 0,
-  };
+  readonly #report: SourceReporter;
+  readonly #s: SourceReporter['counts'];
 
   constructor(options: CredentialSourceOptions, factory: BackendFactory) {
     const o = resolveOptions(options);
     this.#o = o;
     this.secretId = o.secretId;
-    this.#emitter = new SafeEmitter(o.logger);
+    this.#report = new SourceReporter(o.secretId, o.logger);
+    this.#s = this.#report.counts;
     this.#backoff = new ErrorBackoff(o.errorBackoff);
     this.#wait = new RotationWait(o.awaitRotationMs, o.clock, this.#closing.signal);
     const closed = this.#closing.signal;
+    const fetch = { secretId: o.secretId, retry: o.retry, attemptTimeoutMs: o.attemptTimeoutMs, closed };
     this.#backend = factory(o, {
       secretId: o.secretId,
-      fetch: {
-        secretId: o.secretId,
-        retry: o.retry,
-        attemptTimeoutMs: o.attemptTimeoutMs,
-        closed,
-        onAttempt: () => {
-          this.#s.fetches++;
-        },
-      },
+      fetch: { ...fetch, onAttempt: () => void this.#s.fetches++ },
       clock: o.clock,
       minRefreshIntervalMs: o.minRefreshIntervalMs,
       closed,
-      countForced: () => {
-        this.#s.forcedRefreshes++;
-      },
+      countForced: () => void this.#s.forcedRefreshes++,
     });
   }
 
@@ -158,29 +133,22 @@ class Source implements CredentialSource {
   }
 
   on<E extends CredentialSourceEventName>(event: E, listener: (p: CredentialSourceEvents[E]) => void): this {
-    this.#emitter.add(event, listener, false);
+    this.#report.emitter.add(event, listener, false);
     return this;
   }
 
   once<E extends CredentialSourceEventName>(event: E, listener: (p: CredentialSourceEvents[E]) => void): this {
-    this.#emitter.add(event, listener, true);
+    this.#report.emitter.add(event, listener, true);
     return this;
   }
 
   off<E extends CredentialSourceEventName>(event: E, listener: (p: CredentialSourceEvents[E]) => void): this {
-    this.#emitter.remove(event, listener);
+    this.#report.emitter.remove(event, listener);
     return this;
   }
 
   stats(): CredentialSourceStats {
-    const e = this.#entry;
-    return {
-      ...this.#s,
-      versionId: e?.creds.versionId,
-      stage: e?.creds.stage,
-      fetchedAt: e?.fetchedAt,
-      expiresAt: e?.expiresAt,
-    };
+    return this.#report.stats(this.#entry);
   }
 
   close(): void {
@@ -189,7 +157,7 @@ class Source implements CredentialSource {
     // Ends backoff waits, polls and in-flight reads: pending callers get SourceClosedError.
     this.#closing.abort(new SourceClosedError(this.secretId));
     this.#entry = undefined;
-    this.#emitter.clear();
+    this.#report.emitter.clear();
     this.#backend.close();
   }
 
@@ -264,13 +232,7 @@ class Source implements CredentialSource {
   #installReplacement(rejected: DbCredentials, found: Credentials): Credentials {
     const toPending = found.stage === 'AWSPENDING';
     // Back to AWSCURRENT counts as a fallback too: the AWSPENDING one was rejected (set, never applied).
-    if (toPending || rejected.stage === 'AWSPENDING') {
-      this.#s.fallbacks++;
-      const event = { rejectedVersionId: rejected.versionId, versionId: found.versionId, stage: found.stage };
-      this.#emitter.emit('fallback', { secretId: this.secretId, ...event });
-      if (toPending)
-        this.#o.logger?.info?.('dbcreds: AWSCURRENT rejected, using AWSPENDING', { secretId: this.secretId, ...event });
-    }
+    if (toPending || rejected.stage === 'AWSPENDING') this.#report.fellBack(rejected, found);
     return this.#install(found, 'refresh', toPending ? rejected.versionId : undefined);
   }
 
@@ -285,27 +247,13 @@ class Source implements CredentialSource {
     this.#entry = entry;
     this.#backoff.succeeded();
     const changed = prev !== undefined && prev.versionId !== entry.creds.versionId;
-    if (changed) this.#rotated(prev, entry.creds);
-    const { versionId, stage } = entry.creds;
-    this.#emitter.emit('refreshed', { secretId: this.secretId, versionId, stage, changed, reason });
+    if (changed) {
+      this.#wait.reset();
+      this.#backend.moved(prev, entry.creds);
+      this.#report.rotated(prev, entry.creds);
+    }
+    this.#report.refreshed(entry.creds, changed, reason);
     return entry.creds;
-  }
-
-  #rotated(prev: Credentials, next: Credentials): void {
-    this.#s.rotations++;
-    this.#wait.reset();
-    this.#backend.moved(prev, next);
-    const { secretId } = this;
-    this.#emitter.emit('rotated', {
-      secretId,
-      previousVersionId: prev.versionId,
-      versionId: next.versionId,
-      previousStage: prev.stage,
-      stage: next.stage,
-      usernameChanged: prev.username !== next.username,
-    });
-    const meta = { secretId, previousVersionId: prev.versionId, versionId: next.versionId, stage: next.stage };
-    this.#o.logger?.info?.('dbcreds: secret version changed', meta);
   }
 
   /**
@@ -315,24 +263,17 @@ class Source implements CredentialSource {
   #onFetchFailure(err: unknown, background: boolean): Credentials {
     if (err instanceof SourceClosedError) throw err;
     const error = toTypedError(this.secretId, err, 1, this.#backend.from);
-    this.#s.errors++;
     const now = this.#o.clock.now();
     const retryInMs = this.#backoff.failed(error, now);
     const stale = this.#staleUsable(now);
-    const servingStale = stale !== undefined;
-    const consecutiveFailures = this.#backoff.failures;
-    this.#emitter.emit('error', { secretId: this.secretId, error, servingStale, consecutiveFailures, retryInMs });
-    const cause = error.cause instanceof Error ? error.cause.name : undefined;
-    const meta = { secretId: this.secretId, error: error.name, cause, servingStale, retryInMs };
-    this.#o.logger?.warn?.('dbcreds: fetching secret failed', meta);
+    this.#report.fetchFailed(error, stale !== undefined, this.#backoff.failures, retryInMs);
     if (stale === undefined) throw error;
     if (!background) this.#s.staleServed++;
     return stale;
   }
 
   #staleUsable(now: number): Credentials | undefined {
-    const e = this.#entry;
-    return e?.servableStale(now) ? e.creds : undefined;
+    return this.#entry?.servableStale(now) ? this.#entry.creds : undefined;
   }
 
   /** Within the error backoff: no read. Stale value if allowed, else the last error (wrapped fresh). */

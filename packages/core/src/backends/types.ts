@@ -2,6 +2,7 @@ import type { Credentials } from '../credentials.js';
 import type { ExpiryPolicy } from '../entry.js';
 import type { Lookup } from '../fallback.js';
 import type { FetchContext } from '../fetch.js';
+import type { ResolvedOptions } from '../options.js';
 import type { Clock, DbCredentials, VersionStage } from '../types.js';
 
 /** What the source gives a backend: how to fetch (retries, timeouts, close), its clock and counters. */
@@ -41,3 +42,6 @@ export interface SourceBackend {
   moved(previous: Credentials, next: Credentials): void;
   close(): void;
 }
+
+/** Builds the backend of a source from its resolved options and context (default: create.ts). */
+export type BackendFactory = (options: ResolvedOptions, ctx: BackendContext) => SourceBackend;
