@@ -22,14 +22,17 @@ export function pollDelay(n: number, random: () => number = Math.random): number
 
 /**
  * One source's waits. The source runs at most one at a time (it is part of its single-flight refresh).
- * After a wait ran out for a version, further refusals of that version fail fast until a new version
- * is installed (`reset`): a wrong password everywhere must not hold every request for the budget.
+ * Only credentials that once worked can have changed under the app: until a login succeeded
+ * (`accepted`), refusals fail at once (a wrong secret at startup). After a wait ran out for a version,
+ * further refusals of that version fail fast until a new version is installed (`reset`): a wrong
+ * password everywhere must not hold every request for the budget.
  */
 export class RotationWait {
   readonly #budgetMs: number;
   readonly #clock: Clock;
   readonly #closed: AbortSignal;
   #exhaustedFor: string | undefined;
+  #armed = false;
 
   constructor(budgetMs: number, clock: Clock, closed: AbortSignal) {
     this.#budgetMs = budgetMs;
@@ -37,9 +40,15 @@ export class RotationWait {
     this.#closed = closed;
   }
 
-  /** Whether a refusal of `versionId` with nothing newer should wait (budget set, not already run out for it). */
+  /** Whether a refusal of `versionId` with nothing newer should wait (budget set, a login once worked, not run out for it). */
   shouldWait(versionId: string): boolean {
-    return this.#budgetMs > 0 && this.#exhaustedFor !== versionId;
+    return this.#budgetMs > 0 && this.#armed && this.#exhaustedFor !== versionId;
+  }
+
+  /** A login with the source's credentials succeeded (passes `result` through). */
+  accepted<T>(result: T): T {
+    this.#armed = true;
+    return result;
   }
 
   /** A new version was installed: the next refusal may wait again. */

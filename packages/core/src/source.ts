@@ -129,7 +129,9 @@ class Source implements CredentialSource {
   }
 
   withAuthRetry<T>(attempt: (creds: DbCredentials) => Promise<T>): Promise<T> {
-    return runWithAuthRetry(this, attempt, this.#o.logger);
+    // A login that worked arms the wait for out-of-band changes (credentials that never worked fail fast).
+    const accepted = (creds: DbCredentials) => attempt(creds).then((r) => this.#wait.accepted(r));
+    return runWithAuthRetry(this, accepted, this.#o.logger);
   }
 
   on<E extends CredentialSourceEventName>(event: E, listener: (p: CredentialSourceEvents[E]) => void): this {

@@ -117,8 +117,9 @@ export interface CredentialSourceOptions {
    * Covers passwords changed on the database before the secret (console, Terraform, a DBA, RDS-managed
    * rotation): one poll loop per source re-reads AWSCURRENT and AWSPENDING after 250, 500, 1000, then
    * every 2000 ms (+ up to 25 % jitter). Only the refused acquisition waits; working connections are
-   * untouched. When the budget runs out, the caller gets the driver's error and further refusals of the
-   * same version fail at once (refreshes stay spaced by `minRefreshIntervalMs`) until a new version appears.
+   * untouched, and credentials that never worked (no successful login yet) fail at once. When the budget
+   * runs out, the caller gets the driver's error and further refusals of the same version fail at once
+   * (refreshes stay spaced by `minRefreshIntervalMs`) until a new version appears.
    */
   awaitRotationMs?: number;
   /**

@@ -351,6 +351,7 @@ describe('agent backend: waiting for a newer version (awaitRotationMs)', () => {
     const { name } = await createSecret('p1');
     const agent = { endpoint: sm!.agent!.endpoint, token: TOKEN, spreadMs: 0 };
     const s = source(name, { awaitRotationMs, agent });
+    await s.withAuthRetry(async () => undefined); // a login that worked
     await s.get();
     await putCurrent(name, 'p2');
     const v2 = await s.refresh(); // a forced read that found v2: the refreshNow slot is taken

@@ -26,7 +26,9 @@ function setup(opts: Partial<CredentialSourceOptions> = {}) {
     ...opts,
   });
   sources.push(source);
-  return { sm, source };
+  // A login that worked: only credentials that once worked can have changed under the app.
+  const login = () => source.withAuthRetry(async () => undefined);
+  return { sm, source, login };
 }
 
 /** Settles `p` into a readable state without awaiting it. */
@@ -61,8 +63,9 @@ describe('Function: pollDelay', () => {
 describe('Class: Source, awaitRotationMs', () => {
   it('a refused login with nothing newer waits, polling AWSCURRENT and AWSPENDING, until the secret catches up', async () => {
     // Prepare
-    const { sm, source } = setup();
+    const { sm, source, login } = setup();
     sm.put(SECRET_A);
+    await login();
     const a = await source.get();
 
     // Act
@@ -89,8 +92,9 @@ describe('Class: Source, awaitRotationMs', () => {
   });
 
   it('concurrent refusals share one poll loop', async () => {
-    const { sm, source } = setup();
+    const { sm, source, login } = setup();
     sm.put(SECRET_A);
+    await login();
     const a = await source.get();
 
     const all = Promise.all(Array.from({ length: 20 }, () => source.refresh(a)));
@@ -104,8 +108,9 @@ describe('Class: Source, awaitRotationMs', () => {
   });
 
   it('the budget runs out: the rejected credentials come back, then refusals of that version fail fast, reads spaced', async () => {
-    const { sm, source } = setup();
+    const { sm, source, login } = setup();
     sm.put(SECRET_A);
+    await login();
     const a = await source.get();
 
     const first = track(source.refresh(a));
@@ -130,8 +135,9 @@ describe('Class: Source, awaitRotationMs', () => {
   });
 
   it('a new version resets the fail-fast: its own refusal waits again', async () => {
-    const { sm, source } = setup();
+    const { sm, source, login } = setup();
     sm.put(SECRET_A);
+    await login();
     const a = await source.get();
     const exhausted = source.refresh(a);
     await vi.advanceTimersByTimeAsync(10_000);
@@ -154,8 +160,9 @@ describe('Class: Source, awaitRotationMs', () => {
   });
 
   it('an AWSPENDING staged during the wait is taken (the password set before the secret version moved)', async () => {
-    const { sm, source } = setup();
+    const { sm, source, login } = setup();
     sm.put(SECRET_A);
+    await login();
     const a = await source.get();
     const refreshed = track(source.refresh(a));
     await vi.advanceTimersByTimeAsync(300);
@@ -166,8 +173,9 @@ describe('Class: Source, awaitRotationMs', () => {
   });
 
   it('a failed poll is skipped; the next one can still find the new version', async () => {
-    const { sm, source } = setup();
+    const { sm, source, login } = setup();
     sm.put(SECRET_A);
+    await login();
     const a = await source.get();
     const refreshed = track(source.refresh(a));
     await vi.advanceTimersByTimeAsync(0);
@@ -179,8 +187,9 @@ describe('Class: Source, awaitRotationMs', () => {
   });
 
   it('close() ends a wait with SourceClosedError', async () => {
-    const { sm, source } = setup();
+    const { sm, source, login } = setup();
     sm.put(SECRET_A);
+    await login();
     const a = await source.get();
     const refreshed = track(source.refresh(a));
     await vi.advanceTimersByTimeAsync(300);
@@ -189,9 +198,18 @@ describe('Class: Source, awaitRotationMs', () => {
     expect(refreshed.error).toBeInstanceOf(SourceClosedError);
   });
 
-  it('awaitRotationMs: 0 keeps the single lookup', async () => {
-    const { sm, source } = setup({ awaitRotationMs: 0 });
+  it('credentials that never worked (a wrong secret at startup) fail at once', async () => {
+    const { sm, source } = setup();
     sm.put(SECRET_A);
+    const a = await source.get();
+    expect(await source.refresh(a)).toBe(a);
+    expect(sm.count()).toBe(4);
+  });
+
+  it('awaitRotationMs: 0 keeps the single lookup', async () => {
+    const { sm, source, login } = setup({ awaitRotationMs: 0 });
+    sm.put(SECRET_A);
+    await login();
     const a = await source.get();
     expect(await source.refresh(a)).toBe(a);
     expect(sm.count()).toBe(4);

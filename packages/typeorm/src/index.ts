@@ -13,8 +13,8 @@ import peerRequire from './require.cjs';
 
 export interface RotatingTypeOrmOptions {
   /**
-   * Close the source when the DataSource is destroyed (its pool ends). Default: true when `source` was given
-   * as options (each pool TypeORM builds then creates its own source), false for a `CredentialSource` passed in.
+   * Close the source when the DataSource is destroyed (its pools end). Default: true when `source` was given
+   * as options (one source per secret, shared by every pool TypeORM builds), false for a `CredentialSource` passed in.
    */
   closeSource?: boolean;
   /**
