@@ -10,8 +10,8 @@ import { type ConformanceClient, runConformanceSuite } from './src/index.js';
 
 runConformanceSuite({
   name: 'naive pool (honesty check)',
-  scenarios: [1, 2, 3, 4, 5, 10],
-  expectFailures: [2, 3, 4, 5, 10],
+  scenarios: [1, 2, 3, 4, 5, 10, 11, 12, 13, 15],
+  expectFailures: [2, 3, 4, 5, 10, 11, 12, 13, 15],
   async create(ctx): Promise<ConformanceClient> {
     const creds = await ctx.source.get(); // read once, never again
     if (ctx.engine === 'postgres') {

@@ -111,6 +111,7 @@ export const SCENARIOS = {
   12: 'custom nested keys (secretKeys): rotation window',
   13: 'connection URL secret (a DATABASE_URL key, then a whole-URL SecretString): rotation window',
   14: 'secret without a host and no host option: ConfigurationError, no connection attempted',
+  15: 'out-of-band change: password changed on the server, secret updated 1.5 s later, no AWSPENDING',
 } as const;
 
 /** After killing sessions: lets each client library see the termination before the next checkout
@@ -334,7 +335,7 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
         // run in between), at most one per minRefreshIntervalMs
         expect(s.getSecretValueCalls()).toBeLessThanOrEqual(3 * (1 + Math.ceil(elapsed / MIN_REFRESH_MS)));
       },
-      { minRefreshIntervalMs: MIN_REFRESH_MS },
+      { minRefreshIntervalMs: MIN_REFRESH_MS, awaitRotationMs: WRONG_EVERYWHERE_WAIT_MS },
     );
 
     scenario(
@@ -363,7 +364,7 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
         await admin.setLogin(s.user.username, true);
         expect(bareUser(await s.client.query())).toBe(s.user.username);
       },
-      { minRefreshIntervalMs: MIN_REFRESH_MS },
+      { minRefreshIntervalMs: MIN_REFRESH_MS, awaitRotationMs: WRONG_EVERYWHERE_WAIT_MS },
     );
 
     scenario(
@@ -578,10 +579,49 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
         SCENARIO_TIMEOUT_MS,
       );
     }
+
+    scenario(
+      15,
+      async (s) => {
+        const load = new Load(s.client, 4);
+        await load.until(20);
+        // A console, Terraform or a DBA: the password changes on the server first, then the secret.
+        const next = { username: s.user.username, password: randomPassword() };
+        await admin.setPassword(next.username, next.password);
+        const changedAt = Date.now();
+        await admin.expectLoginRejected(s.user);
+        // The secret follows the database by the gap, and never before a login was refused (on a loaded machine
+        // the first new login may come later than the gap: the test makes the condition it asserts below).
+        const refusedBefore = s.source.stats().refreshes;
+        const put = (async () => {
+          await sleep(Math.max(0, OUT_OF_BAND_GAP_MS - (Date.now() - changedAt)));
+          await waitFor(() => s.source.stats().refreshes > refusedBefore, 30_000, 'a refused login');
+          return putDbSecret(s.sm.client, s.secretId, dbSecretFor(engine, next));
+        })();
+        // New logins during the gap (kill between queries: a kill mid-query fails that query by design).
+        await load.pause();
+        await admin.killSessions(s.user.username);
+        await sleep(SETTLE_AFTER_KILL_MS);
+        load.resume();
+        const versionId = await put;
+        await load.until(load.ok + 40);
+        const result = await load.stop();
+        expect(result.failures).toEqual([]);
+        expect(s.source.stats().refreshes).toBeGreaterThanOrEqual(1); // logins were refused during the gap
+        expect(s.source.stats().versionId).toBe(versionId);
+        // initial read + at most 8 for the change: one lookup and the polls until the secret caught up
+        expect(s.getSecretValueCalls()).toBeLessThanOrEqual(1 + 8);
+      },
+      { awaitRotationMs: 10_000 },
+    );
   });
 }
 
 const ROTATIONS_BACK_TO_BACK = 3;
+/** Scenario 11's gap between the server's password change and the secret's. */
+const OUT_OF_BAND_GAP_MS = 1_500;
+/** Scenarios 6 and 7: a short wait for an out-of-band change (the default 10 s would only slow the suite). */
+const WRONG_EVERYWHERE_WAIT_MS = 1_000;
 
 const TTL_SHORT_MS = 400;
 /** The agent's default ttl_seconds (300). */

@@ -17,6 +17,7 @@
  */
 import type { GetSecretValueCommand, GetSecretValueCommandOutput } from '@aws-sdk/client-secrets-manager';
 import { Signer, type SignerConfig } from '@aws-sdk/rds-signer';
+import { ClientBackend } from './backends/client.js';
 import type { Credentials } from './credentials.js';
 import { ConfigurationError } from './errors.js';
 import { IAM_SOURCE, type IamSourceInfo } from './iam-marker.js';
@@ -127,24 +128,24 @@ export function createIamAuthSource(options: IamAuthSourceOptions): CredentialSo
   const max = o.refreshAfterMs?.max ?? IAM_DEFAULTS.refreshAfterMs.max;
   const maxAge = o.maxTokenAgeMs ?? IAM_DEFAULTS.maxTokenAgeMs;
   const client = new TokenClient(o, clock);
+  const label = `IamAuthSource(${o.username}@${o.hostname}:${o.port})`;
+  const expiry = {
+    expiresAt: (creds: Credentials, now: number) => (creds.createdAt ?? now) + min + Math.random() * (max - min),
+    // Served stale (while the background re-sign runs, or signing fails) until maxAge after signing.
+    staleUntil: (creds: Credentials, expiresAt: number) => (creds.createdAt ?? expiresAt - max) + maxAge,
+  };
   const source = createBackedSource(
     {
       secretId: `rds-iam:${o.username}@${o.hostname}:${o.port}`,
-      client,
       ttlMs: max,
-      // Every refresh signs a new token: there is no "nothing new" to rate-limit.
+      // Every refresh signs a new token: there is no "nothing new" to rate-limit or to wait for.
       minRefreshIntervalMs: 0,
+      awaitRotationMs: 0,
       ...pick(o, ['attemptTimeoutMs', 'retry', 'errorBackoff', 'logger']),
       clock,
     },
-    {
-      client,
-      expiresAt: (creds: Credentials, now: number) => (creds.createdAt ?? now) + min + Math.random() * (max - min),
-      // Served stale (while the background re-sign runs, or signing fails) until maxAge after signing.
-      staleUntil: (creds: Credentials, expiresAt: number) => (creds.createdAt ?? expiresAt - max) + maxAge,
-      label: `IamAuthSource(${o.username}@${o.hostname}:${o.port})`,
-      from: 'the RDS IAM token signer (AWS credentials)',
-    },
+    (_options, ctx) =>
+      new ClientBackend(ctx, client, { expiry, label, from: 'the RDS IAM token signer (AWS credentials)' }),
   );
   const info: IamSourceInfo = Object.freeze({ hostname: o.hostname, port: o.port, username: o.username });
   Object.defineProperty(source, IAM_SOURCE, { value: info });

@@ -1,4 +1,4 @@
-import { type ResolvedAgentOptions, resolveAgentOptions } from './agent.js';
+import { type ResolvedAgentOptions, resolveAgentOptions } from './backends/agent-client.js';
 import { ConfigurationError } from './errors.js';
 import { resolveSecretKeys } from './secret-shape.js';
 import { unknownKeyHint } from './suggest.js';
@@ -7,6 +7,7 @@ import type { Clock, Logger, SecretKeys, SecretsManagerLike, VersionStage } from
 export const DEFAULTS = {
   ttlMs: 3_600_000,
   minRefreshIntervalMs: 5_000,
+  awaitRotationMs: 10_000,
   maxStaleMs: 3_600_000,
   attemptTimeoutMs: 3_000,
   retry: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 2_000 },
@@ -21,6 +22,7 @@ export interface ResolvedOptions {
   agent: ResolvedAgentOptions | undefined;
   ttlMs: number;
   minRefreshIntervalMs: number;
+  awaitRotationMs: number;
   maxStaleMs: number;
   attemptTimeoutMs: number;
   retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number };
@@ -38,6 +40,7 @@ const TOP_KEYS = [
   'agent',
   'ttlMs',
   'minRefreshIntervalMs',
+  'awaitRotationMs',
   'maxStaleMs',
   'attemptTimeoutMs',
   'retry',
@@ -114,6 +117,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     'minRefreshIntervalMs',
     DEFAULTS.minRefreshIntervalMs,
   );
+  const awaitRotationMs = duration(o, 'awaitRotationMs', 'awaitRotationMs', DEFAULTS.awaitRotationMs);
   const maxStaleMs = duration(o, 'maxStaleMs', 'maxStaleMs', DEFAULTS.maxStaleMs, { allowInfinity: true });
   const attemptTimeoutMs = duration(o, 'attemptTimeoutMs', 'attemptTimeoutMs', DEFAULTS.attemptTimeoutMs, {
     min: 1,
@@ -192,6 +196,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     agent,
     ttlMs,
     minRefreshIntervalMs,
+    awaitRotationMs,
     maxStaleMs,
     attemptTimeoutMs,
     retry,

@@ -139,6 +139,17 @@ export interface CredentialSourceOptions {
   /** Minimum spacing in ms of refreshes that found nothing new (default 5_000). */
   minRefreshIntervalMs?: number;
   /**
+   * How long a refused login waits for newer credentials when Secrets Manager holds nothing newer than
+   * the rejected version (AWSCURRENT the same, no other AWSPENDING), in ms (default 10_000; 0 disables).
+   * Covers passwords changed on the database before the secret (console, Terraform, a DBA, RDS-managed
+   * rotation): one poll loop per source re-reads AWSCURRENT and AWSPENDING after 250, 500, 1000, then
+   * every 2000 ms (+ up to 25 % jitter). Only the refused acquisition waits; working connections are
+   * untouched, and credentials that never worked (no successful login yet) fail at once. When the budget
+   * runs out, the caller gets the driver's error and further refusals of the same version fail at once
+   * (refreshes stay spaced by `minRefreshIntervalMs`) until a new version appears.
+   */
+  awaitRotationMs?: number;
+  /**
    * How long past its expiry a cached value may still be served, in ms (default 3_600_000; Infinity allowed).
    * Within it, `get()` answers at once with the expired value and refreshes it in the background
    * (stale-while-revalidate), and keeps serving it while fetches fail. Past it, callers wait for the fetch.

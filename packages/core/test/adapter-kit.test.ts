@@ -1,5 +1,13 @@
 import { ConfigurationError, createCredentialSource, isAuthError } from '@dbcreds/core';
-import { adoptSource, checkOptions, forbidKeys, isLoginRefused, presentKeys } from '@dbcreds/core/adapter';
+import {
+  adoptReplicaSources,
+  adoptSource,
+  checkOptions,
+  forbidKeys,
+  isLoginRefused,
+  presentKeys,
+  shareReplicaSources,
+} from '@dbcreds/core/adapter';
 import { describe, expect, it } from 'vitest';
 
 const client = { send: async () => ({}) } as never;
@@ -15,6 +23,40 @@ function thrown(fn: () => unknown): ConfigurationError {
 }
 
 describe('Module: @dbcreds/core/adapter', () => {
+  describe('Functions: adoptReplicaSources, shareReplicaSources', () => {
+    const closed = (s: { get(): Promise<unknown> }) =>
+      s.get().then(
+        () => false,
+        (e: Error) => e.name === 'SourceClosedError',
+      );
+
+    it('readers share the writer’s source unless they have their own; close() closes each created one once', async () => {
+      const one = adoptReplicaSources({ secretId: 's', client });
+      expect(one.reader).toBe(one.writer);
+      const own = createCredentialSource({ secretId: 'r', client });
+      const two = adoptReplicaSources({ secretId: 's', client }, own);
+      expect(two.reader.source).toBe(own);
+      two.close();
+      expect([await closed(two.writer.source), await closed(own)]).toEqual([true, false]);
+      own.close();
+    });
+
+    it('pools of one setup share one adoption; the last release closes it, the next acquire adopts afresh', async () => {
+      const shared = shareReplicaSources({ secretId: 's', client });
+      const a = shared.acquire();
+      const b = shared.acquire();
+      expect(b.sources).toBe(a.sources);
+      a.release();
+      a.release(); // idempotent
+      expect(await closed(a.sources.writer.source)).toBe(false);
+      b.release();
+      expect(await closed(a.sources.writer.source)).toBe(true);
+      const c = shared.acquire();
+      expect(c.sources).not.toBe(a.sources);
+      c.release();
+    });
+  });
+
   describe('Function: adoptSource', () => {
     it('creates a source from options and closes it by default; a passed-in source is the caller’s', () => {
       // Prepare

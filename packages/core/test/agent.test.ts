@@ -24,7 +24,7 @@ import {
 } from '@dbcreds/core';
 import { type LocalSecretsManager, startLocalSecretsManager } from '@dbcreds/local-secrets-manager';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { resolveAgentToken } from '../src/agent.js';
+import { resolveAgentToken } from '../src/backends/agent-client.js';
 
 const TOKEN = 'core-agent-test-token';
 let now = 1_800_000_000_000;
@@ -66,6 +66,8 @@ function source(secretId: string, opts: Partial<CredentialSourceOptions> = {}): 
     clock,
     ttlMs: 3_600_000,
     minRefreshIntervalMs: 5_000,
+    // These cases pin the lookup after one refusal; waiting for out-of-band changes is tested apart.
+    awaitRotationMs: 0,
     retry: { maxAttempts: 1 },
     ...opts,
   });
@@ -332,5 +334,46 @@ describe('agent backend: after an authentication failure, the cache before refre
     expect(s.stats().forcedRefreshes).toBe(0);
     // initial + AWSCURRENT (cached) + AWSPENDING (not found) + AWSCURRENT again (finishSecret may have run between)
     expect(s.stats().fetches).toBe(4);
+  });
+});
+
+describe('agent backend: waiting for a newer version (awaitRotationMs)', () => {
+  /** A new AWSCURRENT straight away (no AWSPENDING), as an out-of-band change or a finished rotation leaves it. */
+  async function putCurrent(name: string, password: string): Promise<string> {
+    now += 1_000;
+    const out = await admin!.send(new PutSecretValueCommand({ SecretId: name, SecretString: secretJson(password) }));
+    return out.VersionId!;
+  }
+
+  // The fleet race (issue #23): a process refused while the agent still caches the old AWSCURRENT and
+  // its own refreshNow slot is taken (it forced a read less than minRefreshIntervalMs ago) found
+  // nothing newer, kept the refused credentials and, rate-limited, failed every login for 5 s.
+  async function staleAgentWithSlotTaken(awaitRotationMs: number) {
+    await start();
+    const { name } = await createSecret('p1');
+    const agent = { endpoint: sm!.agent!.endpoint, token: TOKEN, spreadMs: 0 };
+    const s = source(name, { awaitRotationMs, agent });
+    await s.withAuthRetry(async () => undefined); // a login that worked
+    await s.get();
+    await putCurrent(name, 'p2');
+    const v2 = await s.refresh(); // a forced read that found v2: the refreshNow slot is taken
+    expect(s.stats().forcedRefreshes).toBe(1);
+    const v3 = await putCurrent(name, 'p3'); // the agent's cache still answers v2
+    return { s, v2, v3 };
+  }
+
+  it('without a wait: the refused version is kept (the failure the fleet saw)', async () => {
+    const { s, v2 } = await staleAgentWithSlotTaken(0);
+    expect((await s.refresh(v2)).versionId).toBe(v2.versionId);
+  });
+
+  it('with a wait: the poll reads through the agent (refreshNow) and finds the new AWSCURRENT', async () => {
+    const { s, v2, v3 } = await staleAgentWithSlotTaken(2_000);
+    const before = upstream().GetSecretValue ?? 0;
+    const next = await s.refresh(v2);
+    expect(next.versionId).toBe(v3);
+    // cached lookup: AWSPENDING misses upstream; first poll: AWSPENDING then AWSCURRENT, both refreshNow
+    expect(upstream().GetSecretValue! - before).toBe(3);
+    expect(s.stats().forcedRefreshes).toBe(3);
   });
 });

@@ -37,6 +37,8 @@ function setup(opts: Partial<CredentialSourceOptions> = {}) {
     client: sm,
     clock,
     retry: { baseDelayMs: 1, maxDelayMs: 1 },
+    // These cases pin one refresh; waiting for out-of-band changes has its own tests.
+    awaitRotationMs: 0,
     ...opts,
   });
   sources.push(source);

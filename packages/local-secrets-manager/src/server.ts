@@ -58,7 +58,10 @@ export async function startLocalSecretsManager(options: LocalSecretsManagerOptio
       sendError(res, new ServiceError('InternalServiceError', 'Internal error.', 500, { cause: err }));
     });
   });
-  server.keepAliveTimeout = 5_000;
+  // Idle keep-alive sockets stay open for a minute, as AWS endpoints keep them: the AWS SDK pools sockets without
+  // an idle timeout of its own, so a shorter server timeout races a client's next request on the same socket
+  // (ECONNRESET, seen with 5 s after a test's 5 s pause, fatal for clients with maxAttempts 1).
+  server.keepAliveTimeout = 60_000;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'POST') {

@@ -11,7 +11,7 @@
 import type { CredentialSource, CredentialSourceOptions, DbCredentials } from '@dbcreds/core';
 import { ConfigurationError } from '@dbcreds/core';
 import {
-  adoptSource,
+  adoptReplicaSources,
   applyCredentials,
   checkOptions,
   endpointFieldsFromSecret,
@@ -77,11 +77,8 @@ export function withRotatingCredentials<T extends Options>(
   adapterOptions: SequelizeAdapterOptions = {},
 ): T {
   validate(options, adapterOptions);
-  const writer = adoptSource(source, adapterOptions.closeSource);
-  const reader =
-    adapterOptions.readerSource === undefined
-      ? writer
-      : adoptSource(adapterOptions.readerSource, adapterOptions.closeSource);
+  const sources = adoptReplicaSources(source, adapterOptions.readerSource, adapterOptions.closeSource);
+  const { writer, reader } = sources;
   const replication = options.replication || undefined;
   const fill = (node: ConnectionOptions = {}): SecretEndpointFields =>
     endpointFieldsFromSecret({
@@ -139,7 +136,7 @@ export function withRotatingCredentials<T extends Options>(
       try {
         return await close();
       } finally {
-        for (const a of new Set([writer, reader])) if (a.closeSource) a.source.close();
+        sources.close();
       }
     };
   }

@@ -1,19 +1,20 @@
 import { ConfigurationError, type CredentialSource, type CredentialSourceOptions } from '@dbcreds/core';
 import {
-  adoptSource,
+  adoptReplicaSources,
   checkOptions,
   endpointFieldsFromSecret,
   forbidKeys,
   loadPeer,
   presentKeys,
+  shareReplicaSources,
 } from '@dbcreds/core/adapter';
 import type { DataSourceOptions } from 'typeorm';
 import peerRequire from './require.cjs';
 
 export interface RotatingTypeOrmOptions {
   /**
-   * Close the source when the DataSource is destroyed (its pool ends). Default: true when `source` was given
-   * as options (each pool TypeORM builds then creates its own source), false for a `CredentialSource` passed in.
+   * Close the source when the DataSource is destroyed (its pools end). Default: true when `source` was given
+   * as options (one source per secret, shared by every pool TypeORM builds), false for a `CredentialSource` passed in.
    */
   closeSource?: boolean;
   /**
@@ -75,8 +76,7 @@ export function withRotatingCredentials<T extends DataSourceOptions>(
     'must not be set: user and password come from the secret (host, port and database may be set explicitly)',
   );
   forbidKeys('typeorm', presentKeys(opts, UNSUPPORTED_KEYS), 'is not supported (this package supplies the driver)');
-  // Source options go to each pool as they are: it creates its source and closes it on dataSource.destroy().
-  const { closeSource, readerSource = source } = adapterOptions ?? {};
+  const { closeSource, readerSource } = adapterOptions ?? {};
   const driver =
     opts.type === 'postgres'
       ? pgDriver(source, readerSource, closeSource, replication)
@@ -86,16 +86,30 @@ export function withRotatingCredentials<T extends DataSourceOptions>(
 
 /**
  * `pg` with `Pool` replaced: TypeORM runs `new driver.Pool(config)` once per node (replication: each
- * slave, then the master); the pool takes user/password from the secret (readers: `readerSource`).
+ * slave, then the master); the pools share one source per secret (readers: `readerSource`), closed
+ * with the last pool when the adapter created it.
  */
-function pgDriver(source: Source, readerSource: Source, closeSource?: boolean, replication?: Replication): unknown {
+function pgDriver(
+  source: Source,
+  readerSource: Source | undefined,
+  closeSource?: boolean,
+  replication?: Replication,
+): unknown {
   const pgModule = peer('pg');
   const { createPool } = peer('@dbcreds/pg');
+  const shared = shareReplicaSources(source, readerSource, closeSource);
   const same = (a: Node, b: Node) => a.host === b.host && a.port === b.port;
   function Pool(config: Record<string, unknown>) {
     const reader = replication && !same(replication.master, config) && replication.slaves.some((n) => same(n, config));
     const cfg = driverConfig(config, ['user', 'password', 'connectionString']);
-    return createPool(reader ? readerSource : source, { ...cfg, closeSource });
+    const { sources, release } = shared.acquire();
+    const pool = createPool((reader ? sources.reader : sources.writer).source, { ...cfg, closeSource: false });
+    const end = pool.end.bind(pool);
+    pool.end = (callback?: () => void) => {
+      release();
+      return end(callback);
+    };
+    return pool;
   }
   // `native: undefined` keeps TypeORM from switching to pg-native (which would bypass the pool).
   return Object.create(pgModule, { Pool: { value: Pool }, native: { value: undefined } });
@@ -107,23 +121,26 @@ function pgDriver(source: Source, readerSource: Source, closeSource?: boolean, r
  * 'SLAVE<i>': readers use `readerSource`). mysql2's `PoolCluster.add` builds its `Pool` internally,
  * so the node's pool is reached through the cluster's `_nodes`.
  */
-function mysqlDriver(source: Source, readerSource: Source, closeSource?: boolean): unknown {
+function mysqlDriver(source: Source, readerSource: Source | undefined, closeSource?: boolean): unknown {
   const mysqlModule = peer('mysql2');
   const { createPool, installRetry } = peer('@dbcreds/mysql2');
   const createPoolCluster = (clusterConfig: unknown) => {
     const cluster = mysqlModule.createPoolCluster(clusterConfig);
-    const writer = adoptSource(source, closeSource);
-    const reader = readerSource === source ? writer : adoptSource(readerSource, closeSource);
+    const sources = adoptReplicaSources(source, readerSource, closeSource);
     const add = cluster.add.bind(cluster);
     cluster.add = (id: string, config: Record<string, unknown>) => {
       add(id, config);
       const pool = cluster._nodes?.[id]?.pool;
       if (!pool) throw new ConfigurationError('@dbcreds/typeorm: unsupported mysql2 PoolCluster (no _nodes[id].pool)');
-      installRetry(pool, (id.startsWith('SLAVE') ? reader : writer).source, endpointFieldsFromSecret(config));
+      installRetry(
+        pool,
+        (id.startsWith('SLAVE') ? sources.reader : sources.writer).source,
+        endpointFieldsFromSecret(config),
+      );
     };
     const end = cluster.end.bind(cluster);
     cluster.end = (cb?: (err: unknown) => void) => {
-      for (const a of new Set([writer, reader])) if (a.closeSource) a.source.close();
+      sources.close();
       end(cb);
     };
     return cluster;

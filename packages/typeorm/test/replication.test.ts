@@ -94,6 +94,50 @@ describe.each(['postgres', 'mysql'] as const)('replication readerSource on %s', 
     await sm?.close();
   });
 
+  it('source given as options: master and slaves share one source (one read), closed with the DataSource', async () => {
+    // Prepare
+    const user = await admin.createUser({ prefix: 'tsh' });
+    const secretId = uniqueSecretName('tsh');
+    await putDbSecret(sm.client, secretId, dbSecretFor(engine, user));
+    const slave = await startFaultProxy({ target: admin.server, protocol: 'tcp' });
+    const { host, port, database } = admin.server;
+    const options = {
+      type: engine === 'postgres' ? 'postgres' : 'mariadb',
+      replication: { master: { host, port, database }, slaves: [{ host: 'localhost', port: slave.port, database }] },
+      entities: [Session],
+    } as DataSourceOptions;
+    const dataSource = new DataSource(withRotatingCredentials(options, { secretId, client: sm.client }));
+    sm.sm.resetCounters();
+    let shared: { get(): Promise<unknown> } | undefined;
+    try {
+      // Act
+      await dataSource.initialize();
+      const read = (await dataSource.getRepository(Session).find({ take: 1 }))[0]!;
+      const written = ((await dataSource.query(SESSION_SQL[engine])) as Array<{ u: string; p: string }>)[0]!;
+
+      // Assess: both nodes served, by one source: one GetSecretValue in all
+      expect([slave.upstreamPorts.has(Number(read.p)), slave.upstreamPorts.has(Number(written.p))]).toEqual([
+        true,
+        false,
+      ]);
+      expect(sm.sm.callCount('GetSecretValue')).toBe(1);
+      if (engine === 'postgres') {
+        const driver = dataSource.driver as unknown as {
+          master: { source: unknown };
+          slaves: Array<{ source: unknown }>;
+        };
+        expect(driver.slaves[0]!.source).toBe(driver.master.source);
+        shared = driver.master.source as typeof shared;
+      }
+    } finally {
+      await dataSource.destroy();
+      await slave.close();
+      await admin.dropUser(user.username);
+    }
+    // The adapter created it: closed with the last pool.
+    if (shared) await expect(shared.get()).rejects.toThrow(/closed/);
+  });
+
   it('slaves authenticate with readerSource, the master with source; each node keeps its host/port', async () => {
     const [writer, reader] = await Promise.all([
       admin.createUser({ prefix: 'trw' }),

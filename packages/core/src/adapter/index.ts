@@ -20,7 +20,14 @@ export {
 } from '../credentials.js';
 export { isRetryableFetchError } from '../fetch.js';
 export { iamSourceInfo, type IamSourceInfo } from '../iam-marker.js';
-export { type AdoptedSource, adoptSource, closeWith } from './adopt.js';
+export {
+  type AdoptedSource,
+  adoptReplicaSources,
+  adoptSource,
+  closeWith,
+  type ReplicaSources,
+  shareReplicaSources,
+} from './adopt.js';
 export { iamDriverRequirements, RDS_CA_BUNDLE_URL } from './iam.js';
 export { checkOptions, forbidKeys, type OptionRules, presentKeys } from './options.js';
 export { loadPeer, type PeerRequire } from './peer.js';

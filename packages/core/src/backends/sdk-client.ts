@@ -6,8 +6,8 @@
  */
 import type { GetSecretValueCommand, GetSecretValueCommandOutput } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ConfigurationError } from './errors.js';
-import type { SecretsManagerLike } from './types.js';
+import { ConfigurationError } from '../errors.js';
+import type { SecretsManagerLike } from '../types.js';
 
 /** Where the SDK reads a Secrets Manager endpoint from the environment, in its order. */
 const ENDPOINT_VARIABLES = ['AWS_ENDPOINT_URL_SECRETS_MANAGER', 'AWS_ENDPOINT_URL'];

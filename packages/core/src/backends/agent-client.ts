@@ -11,8 +11,8 @@ import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { GetSecretValueCommand, GetSecretValueCommandOutput } from '@aws-sdk/client-secrets-manager';
-import { unknownKeyHint } from './suggest.js';
-import type { SecretsManagerLike } from './types.js';
+import { unknownKeyHint } from '../suggest.js';
+import type { SecretsManagerLike } from '../types.js';
 
 export const AGENT_DEFAULT_PORT = 2773;
 export const AGENT_TOKEN_HEADER = 'X-Aws-Parameters-Secrets-Token';
