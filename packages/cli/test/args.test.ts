@@ -103,8 +103,16 @@ describe('runCli exit codes', () => {
   it.each([
     [['demo', '--rotations', 'x'], 2, /dbcreds: --rotations must be .*\nRun 'dbcreds demo --help' for usage/],
     [['rotate'], 2, /--secret-id is required/],
-    [['frobnicate'], 2, /^dbcreds: unknown command 'frobnicate' \(commands: demo, local-sm, rotate\)\nRun 'dbcreds --help' for usage\.\n$/],
-    [['foo', '--help'], 2, /^dbcreds: unknown command 'foo' \(commands: demo, local-sm, rotate\)\nRun 'dbcreds --help' for usage\.\n$/],
+    [
+      ['frobnicate'],
+      2,
+      /^dbcreds: unknown command 'frobnicate' \(commands: demo, local-sm, rotate\)\nRun 'dbcreds --help' for usage\.\n$/,
+    ],
+    [
+      ['foo', '--help'],
+      2,
+      /^dbcreds: unknown command 'foo' \(commands: demo, local-sm, rotate\)\nRun 'dbcreds --help' for usage\.\n$/,
+    ],
     [[], 2, /^$/],
     [['local-sm', '--port', 'x'], 2, /--port/],
   ])('%j exits %i', async (argv, code, stderr) => {
