@@ -53,7 +53,11 @@ const ALL = [
  * from the importing package's folder, as in production.
  */
 const PEER_REQUIRE = '\0dbcreds-peer-require:';
-const peerRequireFromSources: Plugin = {
+/**
+ * `redirects`: module names a peer-version matrix leg serves from another folder, e.g. `knex` and `knex/...`
+ * from the aliased knex 2.5 (an absolute path `require` loads as is), like its `resolve.alias` for imports.
+ */
+export const peerRequireFromSources = (redirects: Array<[RegExp, string]> = []): Plugin => ({
   name: 'dbcreds-peer-require',
   enforce: 'pre',
   resolveId(id, importer) {
@@ -70,10 +74,13 @@ const peerRequireFromSources: Plugin = {
       "import * as mariadb from '@dbcreds/mariadb';",
       `const native = createRequire(${JSON.stringify(id.slice(PEER_REQUIRE.length))});`,
       "const sources = { '@dbcreds/pg': pg, '@dbcreds/mysql2': mysql2, '@dbcreds/mariadb': mariadb };",
-      'export default Object.assign((name) => sources[name] ?? native(name), { resolve: native.resolve });',
+      `const redirects = [${redirects.map(([re, dir]) => `[${re}, ${JSON.stringify(dir)}]`).join(', ')}];`,
+      'const redirect = (name) => redirects.reduce((n, [re, dir]) => n.replace(re, dir), name);',
+      'const load = (name) => sources[name] ?? native(redirect(name));',
+      'export default Object.assign(load, { resolve: (name, o) => native.resolve(redirect(name), o) });',
     ].join('\n');
   },
-};
+});
 
 /** Test options shared by every project and by the peer-version matrix configs (packages/<name>/vitest.<leg>.config.ts). */
 const common: InlineConfig = {
@@ -89,7 +96,7 @@ export const testbedSetup = [r('./test/src/global-setup.ts')];
 export const matrixTest: InlineConfig = { ...common, globalSetup: testbedSetup };
 
 export default defineConfig({
-  plugins: [peerRequireFromSources],
+  plugins: [peerRequireFromSources()],
   resolve: {
     // Tests run against the sources, never a stale dist/.
     alias: [
