@@ -53,16 +53,11 @@ class Source implements CredentialSource {
     this.#backoff = new ErrorBackoff(o.errorBackoff);
     this.#wait = new RotationWait(o.awaitRotationMs, o.clock, this.#closing.signal);
     const closed = this.#closing.signal;
-    const fetch = {
-      secretId: o.secretId,
-      retry: o.retry,
-      attemptTimeoutMs: o.attemptTimeoutMs,
-      secretKeys: o.secretKeys,
-      closed,
-    };
+    const { secretId, retry, attemptTimeoutMs, secretKeys } = o;
+    const onAttempt = () => void this.#s.fetches++;
     this.#backend = factory(o, {
-      secretId: o.secretId,
-      fetch: { ...fetch, onAttempt: () => void this.#s.fetches++ },
+      secretId,
+      fetch: { secretId, retry, attemptTimeoutMs, secretKeys, closed, onAttempt },
       clock: o.clock,
       minRefreshIntervalMs: o.minRefreshIntervalMs,
       closed,
