@@ -30,7 +30,7 @@ for i in $(seq 1 "$RUNS"); do
   (cd "$clone" && CI=1 npm test) >"$WORK/run-$i.log" 2>&1
   rc=$?
   secs=$((SECONDS - t0))
-  tests="$(grep -aE '^\s*Tests\s' "$WORK/run-$i.log" | sed 's/\x1b\[[0-9;]*m//g' | tr -s ' ' | head -1)"
+  tests="$(sed 's/\x1b\[[0-9;]*m//g' "$WORK/run-$i.log" | grep -aE '^\s*Tests\s' | tr -s ' ' | head -1)"
   line="run $i: exit $rc, $((secs / 60)) min $((secs % 60)) s, load $(cut -d' ' -f1-3 /proc/loadavg);$tests"
   log "$line"
   summary+=("$line")
