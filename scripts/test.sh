@@ -13,15 +13,22 @@ step() {
 step typecheck pnpm exec tsc -p tsconfig.json --noEmit
 step "typecheck examples/nestjs (CommonJS, decorators)" pnpm exec tsc -p examples/nestjs/tsconfig.json --noEmit
 step lint pnpm exec biome check .
-step "vitest (projects unit + integration: all packages, examples, test bed, latest peer versions)" pnpm exec vitest run "$@"
-# Peer-version matrix: the same adapter tests against the oldest versions we claim.
-step "vitest knex 2.5" pnpm exec vitest run --config packages/knex/vitest.knex25.config.ts
-step "vitest mikro-orm 6" pnpm exec vitest run --config packages/mikro-orm/vitest.mikroorm6.config.ts
-step "vitest drizzle-orm 0.30 + kysely 0.27" pnpm exec vitest run --config test/matrix/query-builders/vitest.config.ts
-step "vitest sequelize 6.31" pnpm exec vitest run --config packages/sequelize/vitest.sequelize631.config.ts
-step "vitest typeorm 0.3" pnpm exec vitest run --config packages/typeorm/vitest.typeorm03.config.ts
+# The packaging test runs beside vitest (it mostly waits on npm and its own servers); its output is printed
+# after vitest's, as its own step.
+pack_log="$(mktemp -t dbcreds-packaging.XXXXXX)"
+node scripts/packaging/run.js >"$pack_log" 2>&1 &
+pack_pid=$!
+trap 'kill "$pack_pid" 2>/dev/null' EXIT
+pack_t0=$SECONDS
+# Projects unit + integration (all packages, examples, test bed, latest peer versions) and the peer-version
+# matrix (the same adapter tests against the oldest versions we claim: knex 2.5, MikroORM 6, drizzle-orm 0.30 +
+# kysely 0.27, Sequelize 6.31, TypeORM 0.3), one project per leg, in one run.
+step "vitest (unit, integration, peer-version matrix)" pnpm exec vitest run "$@"
 # The packed tarballs as users install them: require + import, types (node10/node16/bundler), README snippets.
-step "packaging (pnpm pack → npm install → CommonJS + ESM projects)" node scripts/packaging/run.js
+echo; echo "=== packaging (pnpm pack → npm install → CommonJS + ESM projects): node scripts/packaging/run.js"
+if wait "$pack_pid"; then pack_rc=0; else pack_rc=$?; fi
+cat "$pack_log"; rm -f "$pack_log"
+if [ "$pack_rc" -eq 0 ]; then echo "=== packaging: ok ($((SECONDS - pack_t0)) s, beside vitest)"; else echo "=== packaging: FAILED ($((SECONDS - pack_t0)) s)"; failed+=(packaging); fi
 echo
 if [ ${#failed[@]} -gt 0 ]; then echo "FAILED steps: ${failed[*]}"; exit 1; fi
 echo "All test steps passed."

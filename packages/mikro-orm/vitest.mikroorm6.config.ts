@@ -26,6 +26,6 @@ export default defineConfig({
     ...matrixTest,
     name: 'mikro-orm-6',
     include: ['packages/mikro-orm/test/**/*.test.ts'],
-    env: { DBCREDS_EXPECT_MIKRO_ORM: '6' },
+    env: { ...matrixTest.env, DBCREDS_EXPECT_MIKRO_ORM: '6' },
   },
 });

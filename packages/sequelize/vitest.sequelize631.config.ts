@@ -16,6 +16,6 @@ export default defineConfig({
     ...matrixTest,
     name: 'sequelize-6.31',
     include: ['packages/sequelize/test/**/*.test.ts'],
-    env: { DBCREDS_EXPECT_SEQUELIZE: '6.31' },
+    env: { ...matrixTest.env, DBCREDS_EXPECT_SEQUELIZE: '6.31' },
   },
 });

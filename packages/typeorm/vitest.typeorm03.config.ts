@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { defineConfig, mergeConfig } from 'vitest/config';
 import root, { matrixTest } from '../../vitest.config.js';
 
@@ -10,7 +11,13 @@ const require = createRequire(import.meta.url);
 export default mergeConfig(
   { resolve: root.resolve, plugins: root.plugins },
   defineConfig({
+    root: fileURLToPath(new URL('../..', import.meta.url)),
     resolve: { alias: [{ find: /^typeorm$/, replacement: require.resolve('typeorm-0.3') }] },
-    test: { ...matrixTest, include: ['packages/typeorm/test/**/*.test.ts'], env: { DBCREDS_EXPECT_TYPEORM: '0.3' } },
+    test: {
+      ...matrixTest,
+      name: 'typeorm-0.3',
+      include: ['packages/typeorm/test/**/*.test.ts'],
+      env: { ...matrixTest.env, DBCREDS_EXPECT_TYPEORM: '0.3' },
+    },
   }),
 );

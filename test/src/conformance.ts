@@ -133,9 +133,23 @@ const BURST = 50;
  */
 const SCENARIO_TIMEOUT_MS = 120_000;
 
+/**
+ * `DBCREDS_CONFORMANCE_SCENARIOS=1,2,3`: runs only these of each suite's scenarios. The peer-version matrix legs
+ * set it to the scenarios that exercise the library's own hook (`matrixTest` in vitest.config.ts).
+ */
+function scenarioFilter(value: string | undefined): Set<number> | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const numbers = value.split(',').map((v) => Number(v.trim()));
+  const unknown = numbers.filter((n) => !(n in SCENARIOS));
+  if (unknown.length > 0) throw new Error(`DBCREDS_CONFORMANCE_SCENARIOS: no scenario ${unknown.join(', ')}`);
+  return new Set(numbers);
+}
+
 export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
   const engines = opts.engines ?? ENGINES;
   const wanted = new Set(opts.scenarios ?? Object.keys(SCENARIOS).map(Number));
+  const only = scenarioFilter(process.env.DBCREDS_CONFORMANCE_SCENARIOS);
+  if (only) for (const n of wanted) if (!only.has(n)) wanted.delete(n);
   const failing = new Set(opts.expectFailures ?? []);
   const creates = opts.createsPerFailedQuery ?? 1;
 
@@ -598,7 +612,12 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
         const refusedBefore = s.source.stats().refreshes;
         const put = (async () => {
           await sleep(Math.max(0, OUT_OF_BAND_GAP_MS - (Date.now() - changedAt)));
-          await waitFor(() => s.source.stats().refreshes > refusedBefore, 30_000, 'a refused login');
+          // (or a failed query: a pool that never refreshes, the honesty check, fails here at once, not after 30 s)
+          await waitFor(
+            () => s.source.stats().refreshes > refusedBefore || load.failureCount > 0,
+            30_000,
+            'a refused login',
+          );
           return putDbSecret(s.sm.client, s.secretId, dbSecretFor(engine, next));
         })();
         // New logins during the gap (kill between queries: a kill mid-query fails that query by design).

@@ -27,6 +27,6 @@ export default defineConfig({
     ...matrixTest,
     name: 'drizzle-orm 0.30, kysely 0.27',
     include: ['packages/{pg,mysql2}/test/{drizzle,kysely}.test.ts'],
-    env: { DBCREDS_EXPECT_DRIZZLE: '0.30', DBCREDS_EXPECT_KYSELY: '0.27' },
+    env: { ...matrixTest.env, DBCREDS_EXPECT_DRIZZLE: '0.30', DBCREDS_EXPECT_KYSELY: '0.27' },
   },
 });
