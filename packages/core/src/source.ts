@@ -62,6 +62,7 @@ class Source implements CredentialSource {
       minRefreshIntervalMs: o.minRefreshIntervalMs,
       closed,
       countForced: () => void this.#s.forcedRefreshes++,
+      expire: () => this.#expire(),
     });
   }
 
@@ -242,6 +243,11 @@ class Source implements CredentialSource {
     // Back to AWSCURRENT counts as a fallback too: the AWSPENDING one was rejected (set, never applied).
     if (toPending || rejected.stage === 'AWSPENDING') this.#report.fellBack(rejected, found);
     return this.#install(found, 'refresh', toPending ? rejected.versionId : undefined);
+  }
+
+  /** The backend saw the secret change: expire the cached value (served stale while the next get() reloads). */
+  #expire(): void {
+    this.#entry = this.#entry?.expiredAt(this.#o.clock.now());
   }
 
   #markFruitless(): void {

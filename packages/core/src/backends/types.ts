@@ -16,6 +16,8 @@ export interface BackendContext {
   readonly closed: AbortSignal;
   /** Counts a read that bypasses a cache (stats.forcedRefreshes). */
   countForced(): void;
+  /** The secret changed outside a read (a watched file): the cached value expires, the next get() reads. */
+  expire(): void;
 }
 
 /**
