@@ -62,7 +62,7 @@ class Source implements CredentialSource {
       minRefreshIntervalMs: o.minRefreshIntervalMs,
       closed,
       countForced: () => void this.#s.forcedRefreshes++,
-      expire: () => this.#expire(),
+      changed: () => this.#changed(),
     });
   }
 
@@ -245,9 +245,12 @@ class Source implements CredentialSource {
     return this.#install(found, 'refresh', toPending ? rejected.versionId : undefined);
   }
 
-  /** The backend saw the secret change: expire the cached value (served stale while the next get() reloads). */
-  #expire(): void {
-    this.#entry = this.#entry?.expiredAt(this.#o.clock.now());
+  /** The backend saw the secret change: the cached value expires and is reloaded now, in the background. */
+  #changed(): void {
+    const now = this.#o.clock.now();
+    if (this.#entry === undefined || this.#closed) return;
+    this.#entry = this.#entry.expiredAt(now);
+    if (this.#flight === undefined && !this.#backoff.blocked(now)) this.#revalidate();
   }
 
   #markFruitless(): void {

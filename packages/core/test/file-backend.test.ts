@@ -292,6 +292,37 @@ describe('Backend: file, refused logins', () => {
   });
 });
 
+describe('Backend: file, a mount behind the source', () => {
+  it('a version the source moved away from is never taken back while the mount lags', async () => {
+    const dir = join(root, 'secrets-store');
+    const kubelet = new KubeletWriter(dir);
+    const files = (current: string, pending?: string) => ({
+      'db.json': secret('app', current),
+      ...(pending ? { 'db-pending.json': secret('app', pending) } : {}),
+    });
+    await kubelet.write(files('p1'));
+    const s = open({
+      file: { path: join(dir, 'db.json'), pendingFile: join(dir, 'db-pending.json'), pollMs: 0, watch: false },
+      awaitRotationMs: 5_000,
+    });
+    const { db, login } = server('p1');
+    await s.withAuthRetry(login);
+    const passwords: string[] = []; // every value installed from here on
+    s.on('refreshed', () => void s.get().then((c) => passwords.push(c.password)));
+    // Rotation 1: p2 in AWSPENDING, set on the server; the source falls back to it. finishSecret not mounted yet.
+    await kubelet.write(files('p1', 'p2'));
+    db.password = 'p2';
+    expect(await s.withAuthRetry(login)).toBe('p2');
+    // Rotation 2 starts: p3 set on the server; the mount still has p1 current, p2 pending (both behind).
+    db.password = 'p3';
+    const later = new Promise((r) => setTimeout(r, 300)).then(() => kubelet.write(files('p2', 'p3')));
+    expect(await s.withAuthRetry(login)).toBe('p3'); // waited for the mount: p1 was never installed
+    await later;
+    expect(passwords).not.toContain('p1');
+    expect(db.attempts).toBe(5); // ok; refused, ok; refused, ok
+  });
+});
+
 describe('Backend: file, options', () => {
   it.each([
     [{ file: 42 }, 'file'],

@@ -1,9 +1,10 @@
 /**
  * A secret mounted as files (the Secrets Store CSI driver's ASCP, a Kubernetes Secret volume). Reads are
  * local: a refused login re-reads the file (and the AWSPENDING file, if mounted), and core's wait polls
- * it until the mount catches up with the rotation. A watcher expires the cached value when the files
- * change, so the next get() reads the new version; a version that does not parse is reported (the
- * source's `error` event) and never replaces the credentials that work.
+ * it until the mount catches up with the rotation. When the files change, a watcher has the source reload
+ * them in the background; a version that does not parse is reported (the source's `error` event) and
+ * never replaces the credentials that work. The mount lags the rotation, so it may still hold a version
+ * the source already moved away from (to the mounted AWSPENDING): that one is never taken back.
  */
 import type { Credentials } from '../credentials.js';
 import { DbCredsError, SecretFetchError, SecretNotFoundError } from '../errors.js';
@@ -14,6 +15,7 @@ import type { DbCredentials, SecretKeys, VersionStage } from '../types.js';
 import type { FileLayout, ResolvedFileOptions } from './file-options.js';
 import { FileEscapeError, fingerprint, isMissing, readVersion } from './file-read.js';
 import { FileWatcher } from './file-watch.js';
+import { SupersededVersions } from './superseded.js';
 import type { BackendContext, SourceBackend } from './types.js';
 
 export class FileBackend implements SourceBackend {
@@ -27,9 +29,11 @@ export class FileBackend implements SourceBackend {
   /** The fingerprint of every mounted version (the watcher's baseline before the first read). */
   readonly #print: () => Promise<string>;
   #watching = false;
+  /** The mount lags the rotation: it may still hold a version this source already moved away from. */
+  readonly #superseded = new SupersededVersions();
   readonly #reader: StageReader = {
     read: (stage, optional) => this.#readStage(stage, optional),
-    usable: (c, rejected) => c.versionId !== rejected.versionId,
+    usable: (c, rejected) => c.versionId !== rejected.versionId && !this.#superseded.has(c.versionId),
   };
 
   constructor(ctx: BackendContext, o: ResolvedFileOptions, expiry: ExpiryPolicy, secretKeys?: SecretKeys) {
@@ -42,7 +46,7 @@ export class FileBackend implements SourceBackend {
     const layouts = [o.current, ...(o.pending ? [o.pending] : [])];
     const dirs = [...new Set(layouts.map(watchedDir))];
     const print = async () => (await Promise.all(layouts.map(fingerprint))).join('\n--\n');
-    this.#watcher = new FileWatcher({ dirs, pollMs: o.pollMs, watch: o.watch }, print, () => ctx.expire());
+    this.#watcher = new FileWatcher({ dirs, pollMs: o.pollMs, watch: o.watch }, print, () => ctx.changed());
     this.#print = print;
   }
 
@@ -50,16 +54,20 @@ export class FileBackend implements SourceBackend {
     return (await this.#readStage(stage, false))!;
   }
 
-  replacementFor(rejected: DbCredentials, round: 'first' | 'poll'): Promise<Lookup> {
+  async replacementFor(rejected: DbCredentials, round: 'first' | 'poll'): Promise<Lookup> {
     // A poll round comes again shortly: no second read of the file after an absent pending one.
-    return lookForReplacement(this.#reader, rejected, 'after', round === 'first');
+    const l = await lookForReplacement(this.#reader, rejected, 'after', round === 'first');
+    // Nothing new, and the file holds an older version than the rejected one: keep what is cached.
+    return l.found || l.current.versionId === rejected.versionId ? l : { ...l, behind: true };
   }
 
-  accepts(): boolean {
-    return true;
+  accepts(read: Credentials, cached: Credentials): boolean {
+    return read.versionId === cached.versionId || !this.#superseded.has(read.versionId);
   }
 
-  moved(): void {}
+  moved(previous: Credentials, next: Credentials): void {
+    this.#superseded.moved(previous, next);
+  }
 
   close(): void {
     this.#watcher.close();
@@ -73,7 +81,7 @@ export class FileBackend implements SourceBackend {
     }
     if (!this.#watching) await this.#startWatching();
     try {
-      return await this.#readWithRetries(layout, stage);
+      return await this.#readWithRetries(layout, stage, optional);
     } catch (err) {
       // A pending version that is absent or unreadable is no fallback; one outside the mount is an error.
       if (optional && !(err instanceof SecretFetchError && err.cause instanceof FileEscapeError)) return undefined;
@@ -91,7 +99,7 @@ export class FileBackend implements SourceBackend {
    * One read, again after a short delay when the file is missing (a swap in progress, a rename-write)
    * or does not parse (a writer mid-write), per `retry`. Outside the mount: never retried.
    */
-  async #readWithRetries(layout: FileLayout, stage: VersionStage): Promise<Credentials> {
+  async #readWithRetries(layout: FileLayout, stage: VersionStage, optional: boolean): Promise<Credentials | undefined> {
     const { maxAttempts, baseDelayMs, maxDelayMs } = this.#ctx.fetch.retry;
     for (let attempt = 1; ; attempt++) {
       this.#ctx.fetch.onAttempt();
@@ -99,6 +107,8 @@ export class FileBackend implements SourceBackend {
         return await readVersion(layout, stage, this.#o.label, this.#keys);
       } catch (err) {
         if (this.#ctx.closed.aborted) throw this.#ctx.closed.reason;
+        // No pending file is the usual state (no rotation running): absent at once, not retried.
+        if (optional && isMissing(err)) return undefined;
         const last = attempt >= maxAttempts || err instanceof FileEscapeError;
         if (last) throw this.#typed(err, attempt, layout);
         await sleep(Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1)), this.#ctx.closed);
