@@ -6,6 +6,7 @@
  * never replaces the credentials that work. The mount lags the rotation, so it may still hold a version
  * the source already moved away from (to the mounted AWSPENDING): that one is never taken back.
  */
+import { dirname } from 'node:path';
 import type { Credentials } from '../credentials.js';
 import { DbCredsError, SecretFetchError, SecretNotFoundError } from '../errors.js';
 import type { ExpiryPolicy } from '../entry.js';
@@ -133,5 +134,5 @@ export class FileBackend implements SourceBackend {
 
 /** The directory whose entries change when the version does (where `..data` or the file's name lives). */
 function watchedDir(l: FileLayout): string {
-  return l.kind === 'dir' ? l.location : l.location.slice(0, l.location.lastIndexOf('/')) || '/';
+  return l.kind === 'dir' ? l.location : dirname(l.location);
 }
