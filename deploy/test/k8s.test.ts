@@ -100,3 +100,123 @@ describe('EKS manifests (deploy/k8s)', () => {
     expect(trust.Statement[0].Principal).toEqual({ Service: 'pods.eks.amazonaws.com' });
   });
 });
+
+/**
+ * The CSI variant (deploy/k8s/csi): a kustomize overlay of the API variant. Its patches are applied here the
+ * way kustomize's strategic merge does for these fields (lists of named items merged by name, null deletes
+ * a key), then the results are validated like the base; the SecretProviderClass (a CRD, no model in
+ * kubernetes-models) is checked against the driver's CRD shape and ASCP's parameters.
+ */
+const csiDir = join(dir, 'csi');
+const readYaml = (file: string) => parseAllDocuments(readFileSync(join(csiDir, file), 'utf8'))[0]!.toJS() as any;
+
+function strategicMerge(base: any, patch: any): any {
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete base[key];
+    else if (Array.isArray(value) && value.every((v) => v !== null && typeof v === 'object' && 'name' in v)) {
+      base[key] ??= [];
+      const list: any[] = base[key];
+      for (const item of value) {
+        const same = list.find((b) => b.name === (item as { name: string }).name);
+        if (same) strategicMerge(same, item);
+        else list.push(structuredClone(item));
+      }
+    } else if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      base[key] ??= {};
+      strategicMerge(base[key], value);
+    } else base[key] = value;
+  }
+  return base;
+}
+
+/** Keys ASCP reads in an `objects` entry (aws/secrets-store-csi-driver-provider-aws, provider/secret_descriptor.go). */
+const ASCP_OBJECT_KEYS = ['objectName', 'objectType', 'objectAlias', 'objectVersion', 'objectVersionLabel', 'jmesPath'];
+
+describe('EKS manifests, CSI variant (deploy/k8s/csi)', () => {
+  const k = readYaml('kustomization.yaml');
+  const spc = readYaml('secretproviderclass.yaml');
+  const deployment = strategicMerge(structuredClone(byKind('Deployment')), readYaml('deployment-patch.yaml'));
+  const config = strategicMerge(structuredClone(byKind('ConfigMap')), readYaml('configmap-patch.yaml'));
+  const objectsOf = (s: any) => parseAllDocuments(s.spec.parameters.objects)[0]!.toJS() as any[];
+
+  it('overlays the API variant: its objects, the SecretProviderClass, two patches', () => {
+    expect(k.resources).toEqual(['../', 'secretproviderclass.yaml']);
+    expect(k.patches.map((p: { path: string }) => p.path).sort()).toEqual([
+      'configmap-patch.yaml',
+      'deployment-patch.yaml',
+    ]);
+    const csiFiles = readdirSync(csiDir).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml');
+    expect(csiFiles.sort()).toEqual(['configmap-patch.yaml', 'deployment-patch.yaml', 'secretproviderclass.yaml']);
+  });
+
+  it('the patched Deployment and ConfigMap validate against the Kubernetes schema', () => {
+    expect(() => new Deployment(deployment).validate()).not.toThrow();
+    expect(() => new ConfigMap(config).validate()).not.toThrow();
+    // Not vacuous: a CSI volume without its driver is refused.
+    const broken = structuredClone(deployment);
+    delete broken.spec.template.spec.volumes[0].csi.driver;
+    expect(() => new Deployment(broken).validate()).toThrow(/driver/);
+  });
+
+  it('mounts the CSI volume read-only where the app reads it, from this SecretProviderClass', () => {
+    const pod = deployment.spec.template.spec;
+    const [volume] = pod.volumes;
+    expect(volume.csi).toEqual({
+      driver: 'secrets-store.csi.k8s.io',
+      readOnly: true,
+      volumeAttributes: { secretProviderClass: spc.metadata.name },
+    });
+    const [c] = pod.containers;
+    expect(c.securityContext.readOnlyRootFilesystem).toBe(true); // the API variant's hardening is kept
+    const mount = c.volumeMounts.find((m: { name: string }) => m.name === volume.name);
+    expect(mount).toMatchObject({ mountPath: '/mnt/secrets-store', readOnly: true });
+    expect(config.data.DBCREDS_SECRET_FILE.startsWith(`${mount.mountPath}/`)).toBe(true);
+    expect(config.data.DBCREDS_SECRET_PENDING_FILE.startsWith(`${mount.mountPath}/`)).toBe(true);
+    expect(config.data.DBCREDS_SECRET_ID).toBeUndefined(); // the app does not call Secrets Manager
+    expect(spc.metadata.namespace).toBe(byKind('Namespace').metadata.name);
+  });
+
+  it('the SecretProviderClass: the driver CRD shape, ASCP objects, the files the app reads', () => {
+    expect(spc.apiVersion).toBe('secrets-store.csi.x-k8s.io/v1');
+    expect(spc.kind).toBe('SecretProviderClass');
+    expect(spc.spec.provider).toBe('aws');
+    // CRD: parameters is a map of strings (a YAML `true` would be refused by the API server).
+    for (const v of Object.values(spc.spec.parameters)) expect(typeof v).toBe('string');
+    expect(spc.spec.parameters.usePodIdentity).toBe('true');
+    const objects = objectsOf(spc);
+    const secretArn = byKind('ConfigMap').data.DBCREDS_SECRET_ID;
+    for (const o of objects) {
+      expect(Object.keys(o).filter((key) => !ASCP_OBJECT_KEYS.includes(key))).toEqual([]);
+      expect(o).toMatchObject({ objectName: secretArn, objectType: 'secretsmanager' });
+    }
+    const alias = (p: string) => p.slice(p.lastIndexOf('/') + 1);
+    const current = objects.find((o) => o.objectAlias === alias(config.data.DBCREDS_SECRET_FILE));
+    const pending = objects.find((o) => o.objectAlias === alias(config.data.DBCREDS_SECRET_PENDING_FILE));
+    expect(current.objectVersionLabel).toBeUndefined(); // AWSCURRENT
+    expect(pending.objectVersionLabel).toBe('AWSPENDING');
+    // jmesPath field files (the directory layout): each names a path and a file.
+    expect(current.jmesPath.map((j: { objectAlias: string }) => j.objectAlias).sort()).toEqual([
+      'password',
+      'username',
+    ]);
+    for (const j of current.jmesPath) expect(Object.keys(j).sort()).toEqual(['objectAlias', 'path']);
+    // The refused-login wait covers the mount's lag (the driver's rotation poll: 30 s in kustomization.yaml).
+    expect(Number(config.data.DBCREDS_AWAIT_ROTATION_MS)).toBeGreaterThan(30_000);
+    expect(readFileSync(join(csiDir, 'kustomization.yaml'), 'utf8')).toMatch(
+      /enableSecretRotation=true.*rotationPollInterval=30s/s,
+    );
+  });
+
+  it('no password anywhere in the overlay; the pod role reads and describes exactly one secret', () => {
+    for (const f of readdirSync(csiDir).filter((name) => name.endsWith('.yaml')))
+      expect(readFileSync(join(csiDir, f), 'utf8')).not.toMatch(/password:\s*\S|secretKeyRef|PASS(WORD)?=/i);
+    const policy = JSON.parse(readFileSync(join(csiDir, 'iam', 'read-mounted-secret.json'), 'utf8'));
+    expect(policy.Statement).toHaveLength(1);
+    // ASCP's rotation reconciler calls DescribeSecret before GetSecretValue (it re-fetches changed versions only).
+    expect([...policy.Statement[0].Action].sort()).toEqual([
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:GetSecretValue',
+    ]);
+    expect(policy.Statement[0].Resource).toBe(byKind('ConfigMap').data.DBCREDS_SECRET_ID);
+  });
+});

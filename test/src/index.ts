@@ -1,7 +1,11 @@
 export type { Admin, CreateUserOptions, ExpectRejectedOptions, UserCreds } from './admin.js';
 export { createAdmin, randomPassword, uniqueName } from './admin.js';
 export type { ConformanceClient, ConformanceContext, ConformanceSuiteOptions } from './conformance.js';
+export type { Mount, MountedBackend } from './conformance.js';
 export { runConformanceSuite, SCENARIOS } from './conformance.js';
+export { type CsiMountOptions, csiMount } from './csi-mount.js';
+export { CsiReconciler, type CsiReconcilerOptions } from './csi-reconciler.js';
+export { KubeletWriter, type KubeletWriterOptions } from './kubelet-writer.js';
 export type { FaultMode, FaultProxy, FaultProxyOptions, ProxiedRequest } from './fault-proxy.js';
 export { HTTP_ONLY_MODES, SESSION_SQL, startFaultProxy } from './fault-proxy.js';
 export { type ConnectionWitness, startConnectionWitness } from './witness.js';

@@ -56,6 +56,12 @@ export class CacheEntry {
     );
   }
 
+  /** The same value expired at `now` (its stale allowance kept): the next get() reloads, serving it meanwhile. */
+  expiredAt(now: number): CacheEntry {
+    if (now >= this.expiresAt) return this;
+    return new CacheEntry(this.creds, this.promise, this.fetchedAt, now, this.staleUntil, this.fallbackFrom);
+  }
+
   fresh(now: number): boolean {
     return now < this.expiresAt;
   }

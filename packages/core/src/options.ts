@@ -1,4 +1,5 @@
 import { type ResolvedAgentOptions, resolveAgentOptions } from './backends/agent-client.js';
+import { type ResolvedFileOptions, resolveFileOptions } from './backends/file-options.js';
 import { ConfigurationError } from './errors.js';
 import { resolveSecretKeys } from './secret-shape.js';
 import { unknownKeyHint } from './suggest.js';
@@ -20,6 +21,7 @@ export interface ResolvedOptions {
   client: SecretsManagerLike | undefined;
   clientConfig: Record<string, unknown> | undefined;
   agent: ResolvedAgentOptions | undefined;
+  file: ResolvedFileOptions | undefined;
   ttlMs: number;
   minRefreshIntervalMs: number;
   awaitRotationMs: number;
@@ -38,6 +40,7 @@ const TOP_KEYS = [
   'client',
   'clientConfig',
   'agent',
+  'file',
   'ttlMs',
   'minRefreshIntervalMs',
   'awaitRotationMs',
@@ -72,10 +75,23 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     if (!TOP_KEYS.includes(key)) bad(key, `unknown option${unknownKeyHint(key, TOP_KEYS)}`);
   }
 
-  const secretId = o.secretId;
-  if (typeof secretId !== 'string' || secretId.length === 0 || secretId.length > 2048) {
-    bad('secretId', 'must be a non-empty string (name or ARN, ≤ 2048 chars)');
+  const file = resolveFileOptions(o.file, bad);
+  const secretId = o.file === undefined ? o.secretId : file?.label;
+  if (o.file !== undefined) {
+    const clash = ['secretId', 'client', 'clientConfig', 'agent'].filter((k) => o[k] !== undefined);
+    // The mount is the secret: Secrets Manager is the CSI driver's (or External Secrets') to read.
+    if (clash.length > 0)
+      bad(
+        ['file', ...clash].join(', '),
+        'file reads a mounted secret: give file, or secretId (with client / clientConfig / agent), not both',
+      );
+  } else if (typeof secretId !== 'string' || secretId.length === 0 || secretId.length > 2048) {
+    bad('secretId', 'must be a non-empty string (name or ARN, ≤ 2048 chars), or give file (a mounted secret)');
   }
+  if (file?.current.kind === 'dir' && o.secretKeys !== undefined)
+    bad('secretKeys', 'a directory of field files names its files with file.keys, not secretKeys');
+  if (o.file !== undefined && o.versionStage === 'AWSPENDING' && file !== undefined && file.pending === undefined)
+    bad('versionStage', "'AWSPENDING' with file needs file.pendingFile (or pendingDir)");
 
   if (o.client !== undefined && (o.client === null || typeof (o.client as { send?: unknown }).send !== 'function')) {
     bad('client', 'must be a SecretsManagerClient (an object with a send() method)');
@@ -194,6 +210,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     client: o.client as SecretsManagerLike | undefined,
     clientConfig: o.clientConfig as Record<string, unknown> | undefined,
     agent,
+    file,
     ttlMs,
     minRefreshIntervalMs,
     awaitRotationMs,

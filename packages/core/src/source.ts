@@ -62,6 +62,7 @@ class Source implements CredentialSource {
       minRefreshIntervalMs: o.minRefreshIntervalMs,
       closed,
       countForced: () => void this.#s.forcedRefreshes++,
+      changed: () => this.#changed(),
     });
   }
 
@@ -242,6 +243,14 @@ class Source implements CredentialSource {
     // Back to AWSCURRENT counts as a fallback too: the AWSPENDING one was rejected (set, never applied).
     if (toPending || rejected.stage === 'AWSPENDING') this.#report.fellBack(rejected, found);
     return this.#install(found, 'refresh', toPending ? rejected.versionId : undefined);
+  }
+
+  /** The backend saw the secret change: the cached value expires and is reloaded now, in the background. */
+  #changed(): void {
+    const now = this.#o.clock.now();
+    if (this.#entry === undefined || this.#closed) return;
+    this.#entry = this.#entry.expiredAt(now);
+    if (this.#flight === undefined && !this.#backoff.blocked(now)) this.#revalidate();
   }
 
   #markFruitless(): void {

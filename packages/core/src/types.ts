@@ -122,9 +122,57 @@ export interface SecretUrlKey {
 /** The `secretKeys` option: field keys, or the key of a connection URL. */
 export type SecretKeys = SecretFieldKeys | SecretUrlKey;
 
+/** The field files of a directory layout: for each field, the file name inside the directory. */
+export interface FileFieldNames {
+  username?: string;
+  password?: string;
+  host?: string;
+  port?: string;
+  dbname?: string;
+  engine?: string;
+}
+
+/**
+ * A secret mounted as files (EKS: the Secrets Store CSI driver with the AWS provider, or a Kubernetes
+ * Secret volume synced by External Secrets). Give `path` (one file holding the secret's JSON or URL) or
+ * `dir` (one file per field: ASCP `jmesPath` objects, a Secret volume's keys).
+ */
+export interface FileSourceOptions {
+  /** A file holding the SecretString (JSON in any shape `secretKeys` reads, or a connection URL). */
+  path?: string;
+  /**
+   * A directory with one file per field. One trailing newline of each value is removed. Without `keys`,
+   * the files `username` and `password` are required and `host`, `port`, `dbname`, `engine` read if present.
+   */
+  dir?: string;
+  /** With `dir`: the file name of each field (a field named here must exist). */
+  keys?: FileFieldNames;
+  /**
+   * With `path`: a file holding the AWSPENDING version (ASCP `objectVersionLabel: AWSPENDING`), the
+   * rotation-window fallback after a refused login. Absent or missing file: no fallback.
+   */
+  pendingFile?: string;
+  /** With `dir`: the directory of the AWSPENDING version's field files (same names). */
+  pendingDir?: string;
+  /**
+   * The mount no resolved path may leave (default: the directory holding each file, or `dir`). Symlinks
+   * inside it (the kubelet's `..data` indirection) are followed; one resolving outside is an error.
+   */
+  root?: string;
+  /** Interval of the change check (a stat of each file) beside `fs.watch`, in ms (default 1_000; 0 disables it). */
+  pollMs?: number;
+  /** Watch the directories with `fs.watch` (default true; the poll still runs). */
+  watch?: boolean;
+}
+
 export interface CredentialSourceOptions {
-  /** Secret name or ARN. Required. */
-  secretId: string;
+  /** Secret name or ARN. Required, except with `file`. */
+  secretId?: string;
+  /**
+   * Read a secret mounted as files instead of calling Secrets Manager: a path (the file holding the
+   * secret's JSON), or `FileSourceOptions`. Not with `secretId`, `client`, `clientConfig` or `agent`.
+   */
+  file?: string | FileSourceOptions;
   /** Bring your own client (anything with `send`). Not destroyed by `close()`. */
   client?: SecretsManagerLike;
   /** Config for a client core creates (and destroys on `close()`). Defaults `maxAttempts` to 1: core retries. */

@@ -21,6 +21,8 @@ const log = (line: string) => process.stdout.write(`${line}\n`);
  * Entry point of the example apps.
  * - Against AWS: `DBCREDS_SECRET_ID` (+ the usual AWS_REGION / credentials chain) and optionally
  *   `PORT` (default 3000), `HOST` (default 127.0.0.1; `0.0.0.0` in a container).
+ * - A mounted secret (EKS, Secrets Store CSI driver): `DBCREDS_SECRET_FILE` instead, optionally
+ *   `DBCREDS_SECRET_PENDING_FILE` (AWSPENDING) and `DBCREDS_AWAIT_ROTATION_MS` (above the mount's lag).
  *   `AWS_ENDPOINT_URL_SECRETS_MANAGER` points the SDK elsewhere.
  * - `--local`: first starts the local stack (embedded PostgreSQL, or MariaDB with
  *   `DBCREDS_ENGINE=mysql`; local Secrets Manager; secret; rotation functions), exports its env and
@@ -47,13 +49,23 @@ export async function runExample(options: RunExampleOptions): Promise<NotesServe
     );
     log(`  npm run dbcreds -- rotate --secret-id ${stack.secretId} --endpoint ${stack.endpoint}`);
   }
-  const secretId = process.env.DBCREDS_SECRET_ID;
-  if (!secretId) {
+  const {
+    DBCREDS_SECRET_ID: secretId,
+    DBCREDS_SECRET_FILE: path,
+    DBCREDS_SECRET_PENDING_FILE: pendingFile,
+  } = process.env;
+  if (!secretId && !path) {
     await stack?.close();
-    throw new Error('set DBCREDS_SECRET_ID (and AWS_REGION) or pass --local');
+    throw new Error(
+      'set DBCREDS_SECRET_ID (and AWS_REGION), or DBCREDS_SECRET_FILE (a mounted secret), or pass --local',
+    );
   }
+  const awaitMs = process.env.DBCREDS_AWAIT_ROTATION_MS;
   // Region, endpoint and credentials come from the standard AWS environment / config chain.
-  const source = createCredentialSource({ secretId });
+  const source = createCredentialSource({
+    ...(path ? { file: { path, ...(pendingFile ? { pendingFile } : {}) } } : { secretId: secretId! }),
+    ...(awaitMs ? { awaitRotationMs: Number(awaitMs) } : {}),
+  });
   let server: NotesServer | undefined;
   try {
     const engine = engineFamily((await source.get()).engine) ?? 'postgres';

@@ -11,10 +11,8 @@ import { type Lookup, lookForReplacement, type StageReader } from '../fallback.j
 import { type FetchContext, fetchSecret, sleep } from '../fetch.js';
 import type { DbCredentials, VersionStage } from '../types.js';
 import { AgentClient, type ResolvedAgentOptions } from './agent-client.js';
+import { SupersededVersions } from './superseded.js';
 import type { BackendContext, SourceBackend } from './types.js';
-
-/** Bound of the superseded-version memory (a few rotations back is all an agent's cache can hold). */
-const MAX_SUPERSEDED = 16;
 
 export class AgentBackend implements SourceBackend {
   readonly from: string;
@@ -27,7 +25,7 @@ export class AgentBackend implements SourceBackend {
   /** Last read with refreshNow=true. */
   #lastForcedAt = Number.NEGATIVE_INFINITY;
   /** Versions the source moved away from (bounded): the agent's cache may still hold them. */
-  readonly #superseded = new Set<string>();
+  readonly #superseded = new SupersededVersions();
   readonly #cached = this.#reader(false);
   readonly #forced = this.#reader(true);
 
@@ -73,9 +71,7 @@ export class AgentBackend implements SourceBackend {
   }
 
   moved(previous: Credentials, next: Credentials): void {
-    this.#superseded.delete(next.versionId);
-    this.#superseded.add(previous.versionId);
-    if (this.#superseded.size > MAX_SUPERSEDED) this.#superseded.delete(this.#superseded.values().next().value!);
+    this.#superseded.moved(previous, next);
   }
 
   close(): void {

@@ -16,6 +16,11 @@ export interface BackendContext {
   readonly closed: AbortSignal;
   /** Counts a read that bypasses a cache (stats.forcedRefreshes). */
   countForced(): void;
+  /**
+   * The secret changed outside a read (a watched file): the cached value expires and is reloaded in the
+   * background (get() serves it meanwhile); a reload that fails is reported and keeps it.
+   */
+  changed(): void;
 }
 
 /**
