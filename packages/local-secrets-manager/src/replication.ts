@@ -177,7 +177,7 @@ export class Replication {
           replica.statusMessage = 'Secret with this name already exists in this region';
         }
       }
-      (secret.replicas ??= []).push(replica);
+      secret.replicas = [...(secret.replicas ?? []), replica];
       this.#sent.delete(`${secret.arn}|${replica.region}`);
     }
     service.touch(secret);
@@ -255,7 +255,10 @@ export class Replication {
   }
 
   #schedule(seq: number, apply: () => void): void {
-    if (this.#lagMs === 0) return apply();
+    if (this.#lagMs === 0) {
+      apply();
+      return;
+    }
     const p: Pending = {
       seq,
       apply,

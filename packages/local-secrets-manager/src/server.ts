@@ -69,8 +69,8 @@ export async function startLocalSecretsManager(options: LocalSecretsManagerOptio
   /** Requests per region, then per operation. */
   let counts = new Map<string, Map<string, number>>();
   const count = (name: string, operation: string): void => {
-    let m = counts.get(name);
-    if (!m) counts.set(name, (m = new Map()));
+    const m = counts.get(name) ?? new Map<string, number>();
+    counts.set(name, m);
     m.set(operation, (m.get(operation) ?? 0) + 1);
   };
   const countOf = (operation: string, name?: string): number => {
