@@ -14,7 +14,7 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalSecretsManager, startLocalSecretsManager } from '../src/index.js';
+import { type LocalSecretsManager, parseCliArgs, startLocalSecretsManager } from '../src/index.js';
 import { errorOf, rawRequest, token, uniqueName } from './helpers.js';
 
 const PRIMARY = 'us-east-1';
@@ -336,5 +336,25 @@ describe('RemoveRegionsFromReplication and StopReplicationToReplica', () => {
     expect((await west.send(new GetSecretValueCommand({ SecretId: name }))).SecretString).toBe('r2');
     expect(await west.send(new DescribeSecretCommand({ SecretId: name }))).not.toHaveProperty('PrimaryRegion');
     expect(await east.send(new DescribeSecretCommand({ SecretId: name }))).not.toHaveProperty('ReplicationStatus');
+  });
+});
+
+describe('dbcreds-local-sm flags', () => {
+  it('--regions and --replication-lag map to the options; bad values and --state-file with --regions are usage errors', () => {
+    expect(parseCliArgs(['--regions', 'us-west-2,eu-west-1', '--replication-lag', '250'])).toEqual({
+      regions: ['us-west-2', 'eu-west-1'],
+      replicationLagMs: 250,
+    });
+    expect(() => parseCliArgs(['--regions', 'nowhere'])).toThrow(/--regions must be region names/);
+    expect(() => parseCliArgs(['--replication-lag', '1s'])).toThrow(/--replication-lag must be milliseconds/);
+    expect(() => parseCliArgs(['--state-file', 'f.json', '--regions', 'us-west-2'])).toThrow(/not with --regions/);
+  });
+
+  it('startLocalSecretsManager rejects stateFile with regions, and bad regions or lag', async () => {
+    await expect(startLocalSecretsManager({ regions: ['us-west-2'], stateFile: '/tmp/x.json' })).rejects.toThrow(
+      TypeError,
+    );
+    await expect(startLocalSecretsManager({ regions: ['Nowhere'] })).rejects.toThrow(/regions must be/);
+    await expect(startLocalSecretsManager({ replicationLagMs: -1 })).rejects.toThrow(/replicationLagMs/);
   });
 });
