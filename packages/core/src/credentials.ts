@@ -37,6 +37,7 @@ interface CredentialFields {
   versionId: string;
   stage: VersionStage;
   createdAt?: number | undefined;
+  region?: string | undefined;
 }
 
 /**
@@ -53,6 +54,7 @@ export class Credentials implements DbCredentials {
   readonly versionId: string;
   readonly stage: VersionStage;
   readonly createdAt?: number;
+  readonly region?: string;
   readonly #password: string;
 
   constructor(fields: CredentialFields) {
@@ -66,6 +68,7 @@ export class Credentials implements DbCredentials {
     this.versionId = fields.versionId;
     this.stage = fields.stage;
     if (fields.createdAt !== undefined) this.createdAt = fields.createdAt;
+    if (fields.region !== undefined) this.region = fields.region;
     Object.freeze(this);
   }
 
@@ -87,6 +90,7 @@ export class Credentials implements DbCredentials {
     out.versionId = this.versionId;
     out.stage = this.stage;
     if (this.createdAt !== undefined) out.createdAt = this.createdAt;
+    if (this.region !== undefined) out.region = this.region;
     return out as Omit<CredentialFields, 'password'> & { password: string };
   }
 
@@ -108,7 +112,7 @@ export class Credentials implements DbCredentials {
 export function parseDbSecret(
   secretId: string,
   secretString: string,
-  meta: { versionId: string; stage: VersionStage; createdAt?: number | undefined },
+  meta: { versionId: string; stage: VersionStage; createdAt?: number | undefined; region?: string | undefined },
   keys?: SecretKeys,
 ): Credentials {
   if (isConnectionUrl(secretString))
@@ -130,7 +134,7 @@ export function parseDbSecret(
 function toCredentials(
   secretId: string,
   found: FoundFields,
-  meta: { versionId: string; stage: VersionStage; createdAt?: number | undefined },
+  meta: { versionId: string; stage: VersionStage; createdAt?: number | undefined; region?: string | undefined },
 ): Credentials {
   const str = (field: SecretField, required: boolean): string | undefined => {
     const f = found[field];

@@ -34,7 +34,8 @@ export class CacheEntry {
 
   /**
    * The entry replacing `prev` with `creds` read at `now`. The same version and stage keeps the
-   * previous credentials object and promise, so their identity stays stable for callers.
+   * previous credentials object and promise, so their identity stays stable for callers (unless another
+   * region served it: the credentials say which region did).
    */
   static next(
     prev: CacheEntry | undefined,
@@ -43,7 +44,7 @@ export class CacheEntry {
     policy: ExpiryPolicy,
     fallbackFrom: string | undefined,
   ): CacheEntry {
-    const same = prev !== undefined && sameVersion(prev.creds, creds);
+    const same = prev !== undefined && sameVersion(prev.creds, creds) && prev.creds.region === creds.region;
     const kept = same ? prev.creds : creds;
     const expiresAt = policy.expiresAt(kept, now);
     return new CacheEntry(

@@ -32,6 +32,8 @@ export interface FetchContext {
   onAttempt(): void;
   /** Where fetches go, for error messages (default 'AWS Secrets Manager'). */
   readonly from?: string;
+  /** The region this client reads (`regions` option): recorded on the credentials. */
+  readonly region?: string;
   /** The `secretKeys` option: where the fields are in a secret not in the RDS shape. */
   readonly secretKeys?: SecretKeys | undefined;
 }
@@ -79,7 +81,7 @@ export async function fetchSecret(
     if (typeof out.SecretString === 'string') {
       if (!out.VersionId) throw new SecretFormatError(ctx.secretId, 'GetSecretValue returned no VersionId');
       const createdAt = out.CreatedDate instanceof Date ? out.CreatedDate.getTime() : undefined;
-      const meta = { versionId: out.VersionId, stage, createdAt };
+      const meta = { versionId: out.VersionId, stage, createdAt, region: ctx.region };
       return parseDbSecret(ctx.secretId, out.SecretString, meta, ctx.secretKeys);
     }
     if (optional && out.SecretBinary === undefined) return undefined;

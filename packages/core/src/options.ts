@@ -14,7 +14,15 @@ export const DEFAULTS = {
   retry: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 2_000 },
   errorBackoff: { baseDelayMs: 1_000, maxDelayMs: 60_000 },
   versionStage: 'AWSCURRENT' as VersionStage,
+  primaryRetryMs: 30_000,
 } as const;
+
+/** One entry of the `regions` option, checked: its name and its client or client config (if any). */
+export interface ResolvedRegion {
+  region: string;
+  client?: SecretsManagerLike;
+  clientConfig?: Record<string, unknown>;
+}
 
 export interface ResolvedOptions {
   secretId: string;
@@ -22,6 +30,8 @@ export interface ResolvedOptions {
   clientConfig: Record<string, unknown> | undefined;
   agent: ResolvedAgentOptions | undefined;
   file: ResolvedFileOptions | undefined;
+  regions: ResolvedRegion[] | undefined;
+  primaryRetryMs: number;
   ttlMs: number;
   minRefreshIntervalMs: number;
   awaitRotationMs: number;
@@ -41,6 +51,8 @@ const TOP_KEYS = [
   'clientConfig',
   'agent',
   'file',
+  'regions',
+  'primaryRetryMs',
   'ttlMs',
   'minRefreshIntervalMs',
   'awaitRotationMs',
@@ -109,6 +121,8 @@ export function resolveOptions(input: unknown): ResolvedOptions {
       );
   }
 
+  const regions = resolveRegions(o, bad);
+
   const duration = (
     obj: Record<string, unknown>,
     key: string,
@@ -134,6 +148,8 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     DEFAULTS.minRefreshIntervalMs,
   );
   const awaitRotationMs = duration(o, 'awaitRotationMs', 'awaitRotationMs', DEFAULTS.awaitRotationMs);
+  const primaryRetryMs = duration(o, 'primaryRetryMs', 'primaryRetryMs', DEFAULTS.primaryRetryMs);
+  if (o.primaryRetryMs !== undefined && o.regions === undefined) bad('primaryRetryMs', 'applies only with regions');
   const maxStaleMs = duration(o, 'maxStaleMs', 'maxStaleMs', DEFAULTS.maxStaleMs, { allowInfinity: true });
   const attemptTimeoutMs = duration(o, 'attemptTimeoutMs', 'attemptTimeoutMs', DEFAULTS.attemptTimeoutMs, {
     min: 1,
@@ -211,6 +227,8 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     clientConfig: o.clientConfig as Record<string, unknown> | undefined,
     agent,
     file,
+    regions,
+    primaryRetryMs,
     ttlMs,
     minRefreshIntervalMs,
     awaitRotationMs,
@@ -223,4 +241,64 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     logger,
     secretKeys,
   };
+}
+
+const REGION_RE = /^([a-z]+-)+\d+$/;
+const REGION_KEYS = ['region', 'client', 'clientConfig'];
+
+/**
+ * The `regions` option: a non-empty list of region names or `{ region, client? | clientConfig? }`, each
+ * region once. Not with `agent` (the agent reads one region) nor `client` (each region needs its own).
+ */
+function resolveRegions(
+  o: Record<string, unknown>,
+  bad: (key: string, why: string) => void,
+): ResolvedRegion[] | undefined {
+  const v = o.regions;
+  if (v === undefined) return undefined;
+  if (o.agent !== undefined) bad('regions, agent', 'the agent reads one region: give regions or agent, not both');
+  if (o.client !== undefined)
+    bad('regions, client', "give each region's client in its entry ({ region, client }), not a top-level client");
+  if (!Array.isArray(v) || v.length === 0 || v.length > 20) {
+    bad(
+      'regions',
+      'must be a non-empty array (≤ 20) of region names or { region, client?, clientConfig? }, primary first',
+    );
+    return undefined;
+  }
+  const out: ResolvedRegion[] = [];
+  for (const [i, entry] of (v as unknown[]).entries()) {
+    const path = `regions[${i}]`;
+    if (typeof entry !== 'string' && !isPlainObject(entry)) {
+      bad(path, 'must be a region name or { region, client?, clientConfig? }');
+      continue;
+    }
+    const e: Record<string, unknown> = typeof entry === 'string' ? { region: entry } : entry;
+    for (const k of Object.keys(e))
+      if (!REGION_KEYS.includes(k)) bad(`${path}.${k}`, `unknown option${unknownKeyHint(k, REGION_KEYS)}`);
+    const region = e.region;
+    if (typeof region !== 'string' || !REGION_RE.test(region)) {
+      bad(`${path}.region`, "must be a region name like 'us-east-1'");
+      continue;
+    }
+    if (out.some((r) => r.region === region)) {
+      bad(path, `region '${region}' is listed twice`);
+      continue;
+    }
+    if (e.client !== undefined && (e.client === null || typeof (e.client as { send?: unknown }).send !== 'function'))
+      bad(`${path}.client`, 'must be a SecretsManagerClient (an object with a send() method)');
+    if (e.clientConfig !== undefined && !isPlainObject(e.clientConfig))
+      bad(`${path}.clientConfig`, 'must be a plain object');
+    if (e.client !== undefined && e.clientConfig !== undefined)
+      bad(`${path}.clientConfig`, 'give either client or clientConfig');
+    const cc = isPlainObject(e.clientConfig) ? e.clientConfig : undefined;
+    if (cc?.region !== undefined && cc.region !== region)
+      bad(`${path}.clientConfig.region`, `differs from the entry's region '${region}': leave it out`);
+    out.push({
+      region,
+      ...(e.client === undefined ? {} : { client: e.client as SecretsManagerLike }),
+      ...(cc === undefined ? {} : { clientConfig: cc }),
+    });
+  }
+  return out;
 }

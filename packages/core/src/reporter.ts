@@ -36,6 +36,7 @@ export class SourceReporter {
       ...this.counts,
       versionId: e?.creds.versionId,
       stage: e?.creds.stage,
+      region: e?.creds.region,
       fetchedAt: e?.fetchedAt,
       expiresAt: e?.expiresAt,
     };
@@ -43,7 +44,7 @@ export class SourceReporter {
 
   refreshed(creds: Credentials, changed: boolean, reason: RefreshReason): void {
     const { versionId, stage } = creds;
-    this.emitter.emit('refreshed', { secretId: this.#secretId, versionId, stage, changed, reason });
+    this.emitter.emit('refreshed', { secretId: this.#secretId, versionId, stage, changed, reason, ...regionOf(creds) });
   }
 
   rotated(prev: Credentials, next: Credentials): void {
@@ -56,6 +57,7 @@ export class SourceReporter {
       previousStage: prev.stage,
       stage: next.stage,
       usernameChanged: prev.username !== next.username,
+      ...regionOf(next),
     });
     const meta = { secretId, previousVersionId: prev.versionId, versionId: next.versionId, stage: next.stage };
     this.#logger?.info?.('dbcreds: secret version changed', meta);
@@ -65,7 +67,7 @@ export class SourceReporter {
   fellBack(rejected: DbCredentials, to: Credentials): void {
     this.counts.fallbacks++;
     const event = { secretId: this.#secretId, rejectedVersionId: rejected.versionId, versionId: to.versionId };
-    this.emitter.emit('fallback', { ...event, stage: to.stage });
+    this.emitter.emit('fallback', { ...event, stage: to.stage, ...regionOf(to) });
     if (to.stage === 'AWSPENDING') this.#logger?.info?.('dbcreds: AWSCURRENT rejected, using AWSPENDING', event);
   }
 
@@ -83,3 +85,6 @@ export class SourceReporter {
     });
   }
 }
+
+/** `{ region }` when the credentials name the region that served them (regions option), else nothing. */
+const regionOf = (c: Credentials): { region?: string } => (c.region === undefined ? {} : { region: c.region });

@@ -26,6 +26,8 @@ export interface DbCredentials {
   readonly stage: VersionStage;
   /** When the secret version was created (GetSecretValue `CreatedDate`), ms since the epoch, if known. */
   readonly createdAt?: number;
+  /** The region that served these credentials (with the `regions` option only). */
+  readonly region?: string;
 }
 
 /** The part of `SecretsManagerClient` core uses. Any object with a compatible `send` works. */
@@ -119,6 +121,15 @@ export interface SecretUrlKey {
   url: string;
 }
 
+/**
+ * One region of the `regions` option: a region name (the client is core's, from `clientConfig` with this
+ * region), or the region with its own client (`client`, not destroyed by close()) or client config
+ * (`clientConfig`, merged over the top-level `clientConfig`).
+ */
+export type RegionOption =
+  | string
+  | { region: string; client?: SecretsManagerLike; clientConfig?: SecretsManagerClientConfig };
+
 /** The `secretKeys` option: field keys, or the key of a connection URL. */
 export type SecretKeys = SecretFieldKeys | SecretUrlKey;
 
@@ -182,6 +193,20 @@ export interface CredentialSourceOptions {
    * Manager (`true`: defaults). Not with `client` / `clientConfig`.
    */
   agent?: true | AgentOptions;
+  /**
+   * Regions holding the secret, primary first, then its replicas in order of preference (Secrets Manager
+   * multi-region secrets). Reads go to the primary; a transient or network failure there (throttling, 5xx,
+   * timeout, connection error — never AccessDenied, not-found, a decryption failure or a bad secret) reads
+   * the next region. Not with `agent` or `client` (give each region's client in its entry). Default: none
+   * (one region: `clientConfig.region`, or the SDK's own resolution).
+   */
+  regions?: RegionOption[];
+  /**
+   * With `regions`: after the primary failed, how long reads go to a replica before the primary is tried
+   * first again, in ms (default 30_000). A refused login still asks the primary when the replica has
+   * nothing newer (it may lag).
+   */
+  primaryRetryMs?: number;
   /** Cache TTL in ms (default 3_600_000). Each fetch expires at a random point in [ttl/2, ttl]. 0 = always fetch. */
   ttlMs?: number;
   /** Minimum spacing in ms of refreshes that found nothing new (default 5_000). */
@@ -236,6 +261,8 @@ export interface RefreshedEvent {
   /** True when the cached version changed. */
   changed: boolean;
   reason: RefreshReason;
+  /** The region that served the credentials now cached (with the `regions` option only). */
+  region?: string;
 }
 
 export interface RotatedEvent {
@@ -245,6 +272,8 @@ export interface RotatedEvent {
   previousStage: VersionStage;
   stage: VersionStage;
   usernameChanged: boolean;
+  /** The region that served the credentials now cached (with the `regions` option only). */
+  region?: string;
 }
 
 export interface FallbackEvent {
@@ -254,6 +283,8 @@ export interface FallbackEvent {
   versionId: string;
   /** Stage now served: 'AWSPENDING' while AWSCURRENT is still the rejected version, or 'AWSCURRENT' when the pending fallback was rejected. */
   stage: VersionStage;
+  /** The region that served the credentials now cached (with the `regions` option only). */
+  region?: string;
 }
 
 export interface ErrorEvent {
@@ -298,6 +329,8 @@ export interface CredentialSourceStats {
   rotations: number;
   versionId: string | undefined;
   stage: VersionStage | undefined;
+  /** The region that served the cached value (with the `regions` option only). */
+  region: string | undefined;
   /** Clock time of the last successful fetch, ms. */
   fetchedAt: number | undefined;
   /** Clock time at which the cached value expires, ms. */

@@ -14,6 +14,8 @@ Options:
   --state-file <file>                 keep secrets in this JSON file across restarts (default: memory only)
   --region <region>                   region used in ARNs (default us-east-1)
   --account-id <12 digits>            account used in ARNs (default 000000000000)
+  --regions <r1,r2>                   more regions at the same endpoint, routed by the SigV4 region (replication)
+  --replication-lag <ms>              delay before a primary's change reaches its replicas (default 0)
   --rotation-mode <sync|async>        RotateSecret waits for the steps (sync, default) or not
   --allow-short-rotation-intervals    accept rate(10 seconds), rate(1 minutes)... (demos only)
   --agent-port <n>                    also serve a Secrets Manager Agent-compatible endpoint on this port
@@ -69,6 +71,8 @@ const FLAGS = {
   'state-file': { type: 'string' },
   region: { type: 'string' },
   'account-id': { type: 'string' },
+  regions: { type: 'string' },
+  'replication-lag': { type: 'string' },
   'rotation-mode': { type: 'string' },
   'allow-short-rotation-intervals': { type: 'boolean' },
   'agent-port': { type: 'string' },
@@ -100,6 +104,18 @@ export function parseCliArgs(argv: readonly string[]): LocalSecretsManagerOption
   if (accountId !== undefined) {
     if (!/^\d{12}$/.test(accountId)) throw new UsageError(`--account-id must be 12 digits, got "${accountId}"`);
     opts.accountId = accountId;
+  }
+  if (values.regions !== undefined) {
+    const regions = values.regions.split(',').map((r) => r.trim());
+    if (!regions.every((r) => /^([a-z]+-)+\d+$/.test(r)))
+      throw new UsageError(`--regions must be region names separated by commas, got "${values.regions}"`);
+    if (opts.stateFile !== undefined) throw new UsageError('--state-file keeps one region: not with --regions');
+    opts.regions = regions;
+  }
+  const lag = values['replication-lag'];
+  if (lag !== undefined) {
+    if (!/^\d+$/.test(lag)) throw new UsageError(`--replication-lag must be milliseconds (an integer), got "${lag}"`);
+    opts.replicationLagMs = Number(lag);
   }
   const mode = values['rotation-mode'];
   if (mode !== undefined) {

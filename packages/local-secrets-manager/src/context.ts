@@ -17,6 +17,8 @@ export interface OperationContext {
   liveSecret(secretId: string): SecretRecord;
   /** Records a metadata or value change (LastChangedDate). */
   touch(secret: SecretRecord): void;
+  /** DescribeSecret / ListSecrets members of a replicated secret (`PrimaryRegion`, `ReplicationStatus`). */
+  replicationFields(secret: SecretRecord): Record<string, unknown>;
   /** AWSCURRENT moved to another version: listeners (the rotation schedule) are told. */
   currentChanged(secret: SecretRecord): void;
 }

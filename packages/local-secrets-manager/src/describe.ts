@@ -20,7 +20,6 @@ export function summary(secret: SecretRecord): Record<string, unknown> {
   if (secret.tags.length > 0) out.Tags = secret.tags.map((t) => ({ ...t }));
   if (secret.owningService !== undefined) out.OwningService = secret.owningService;
   out.CreatedDate = secs(secret.createdDate);
-  // No PrimaryRegion: AWS sends it only for a replicated secret, and replication is refused here.
   return out;
 }
 

@@ -63,7 +63,9 @@ function attributes(s: SecretRecord, key: string): string[] {
     case 'tag-value':
       return s.tags.map((t) => t.Value);
     case 'primary-region':
-      return []; // only replicated secrets have one, and replication is not emulated
+      // A replica names its primary's region; a replicated primary its own (the ARN's); others have none.
+      if (s.primaryRegion !== undefined) return [s.primaryRegion];
+      return s.replicas?.length ? [s.arn.split(':')[3]!] : [];
     case 'owning-service':
       return s.owningService === undefined ? [] : [s.owningService];
     default:

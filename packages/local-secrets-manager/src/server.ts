@@ -4,10 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { checkAgentOptions, type LocalAgent, startLocalAgent } from './agent.js';
 import { ServiceError } from './errors.js';
 import { registerOperations } from './operations/index.js';
+import { Replication } from './replication.js';
 import { RotationEngine } from './rotation.js';
 import { SecretsService } from './service.js';
 import { SecretStore } from './store.js';
-import type { LocalSecretsManager, LocalSecretsManagerOptions } from './types.js';
+import type { LocalSecretsManager, LocalSecretsManagerOptions, RotationStats } from './types.js';
 
 const OPTION_KEYS = new Set<string>([
   'host',
@@ -22,6 +23,8 @@ const OPTION_KEYS = new Set<string>([
   'schedulerIntervalMs',
   'maxBodyBytes',
   'agent',
+  'regions',
+  'replicationLagMs',
 ]);
 
 const TARGET_PREFIX = 'secretsmanager.';
@@ -43,14 +46,46 @@ export async function startLocalSecretsManager(options: LocalSecretsManagerOptio
   const maxBodyBytes = opts.maxBodyBytes ?? 1_048_576;
   const region = opts.region ?? 'us-east-1';
   const accountId = opts.accountId ?? '000000000000';
-  const service = new SecretsService({ store: new SecretStore(opts.stateFile), region, accountId, clock });
-  registerOperations(service, service);
-  const rotation = new RotationEngine(service, {
+  const rotationOptions = {
     allowShortRotationIntervals: opts.allowShortRotationIntervals ?? false,
     mode: opts.rotationMode ?? 'sync',
     stepTimeoutMs: opts.rotationStepTimeoutMs ?? 30_000,
-  });
-  let counts = new Map<string, number>();
+  } as const;
+  // One service (store, operations, rotation) per region; a request goes to the region of its SigV4 scope.
+  const regionNames = [region, ...(opts.regions ?? []).filter((r) => r !== region)];
+  const services = new Map<string, SecretsService>();
+  const engines = new Map<string, RotationEngine>();
+  for (const name of regionNames) {
+    const stateFile = name === region ? opts.stateFile : undefined;
+    const s = new SecretsService({ store: new SecretStore(stateFile), region: name, accountId, clock });
+    registerOperations(s, s);
+    engines.set(name, new RotationEngine(s, rotationOptions));
+    services.set(name, s);
+  }
+  const service = services.get(region)!;
+  const rotation = engines.get(region)!;
+  const replication = new Replication(services, opts.replicationLagMs ?? 0);
+  const allEngines = [...engines.values()];
+  /** Requests per region, then per operation. */
+  let counts = new Map<string, Map<string, number>>();
+  const count = (name: string, operation: string): void => {
+    const m = counts.get(name) ?? new Map<string, number>();
+    counts.set(name, m);
+    m.set(operation, (m.get(operation) ?? 0) + 1);
+  };
+  const countOf = (operation: string, name?: string): number => {
+    let n = 0;
+    for (const [r, m] of counts) if (name === undefined || r === name) n += m.get(operation) ?? 0;
+    return n;
+  };
+  const countersOf = (name?: string): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const [r, m] of counts) {
+      if (name !== undefined && r !== name) continue;
+      for (const [op, n] of m) out[op] = (out[op] ?? 0) + n;
+    }
+    return out;
+  };
 
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
@@ -70,7 +105,11 @@ export async function startLocalSecretsManager(options: LocalSecretsManagerOptio
     }
     const target = header(req, 'x-amz-target');
     const operation = target?.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : undefined;
-    if (operation && service.has(operation)) counts.set(operation, (counts.get(operation) ?? 0) + 1);
+    // A region this endpoint does not serve (or an unsigned request) goes to the default region, as before regions.
+    const signed = signingRegion(header(req, 'authorization'));
+    const regionName = signed !== undefined && services.has(signed) ? signed : region;
+    const service = services.get(regionName)!;
+    if (operation && service.has(operation)) count(regionName, operation);
     let body: Buffer;
     try {
       body = await readBody(req, maxBodyBytes);
@@ -82,7 +121,8 @@ export async function startLocalSecretsManager(options: LocalSecretsManagerOptio
       throw err;
     }
     try {
-      if (target === LAST_ROTATION_ERROR_TARGET) return send(res, 200, lastRotationError(parseJson(body)));
+      if (target === LAST_ROTATION_ERROR_TARGET)
+        return send(res, 200, lastRotationError(service, engines.get(regionName)!, parseJson(body)));
       if (!operation || !service.has(operation)) {
         throw new ServiceError(
           'UnknownOperationException',
@@ -99,7 +139,11 @@ export async function startLocalSecretsManager(options: LocalSecretsManagerOptio
   }
 
   /** `{ SecretId }` → `{ Failure?: { Step, Message, VersionId, At } }` (At in epoch seconds, like AWS dates). */
-  function lastRotationError(input: Record<string, unknown>): unknown {
+  function lastRotationError(
+    service: SecretsService,
+    rotation: RotationEngine,
+    input: Record<string, unknown>,
+  ): unknown {
     const secretId = input.SecretId;
     if (typeof secretId !== 'string' || !service.store.find(secretId)) {
       throw new ServiceError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
@@ -130,26 +174,37 @@ export async function startLocalSecretsManager(options: LocalSecretsManagerOptio
       throw err;
     }
   }
-  rotation.startScheduler(opts.schedulerIntervalMs ?? 1000);
+  for (const engine of allEngines) engine.startScheduler(opts.schedulerIntervalMs ?? 1000);
+  const engineOf = (secretId: string): RotationEngine | undefined => {
+    for (const [name, s] of services) if (s.store.find(secretId)) return engines.get(name);
+    return undefined;
+  };
 
   return {
     endpoint: `http://${urlHost}:${port}`,
     host,
     port,
     region,
+    regions: regionNames,
     accountId,
-    callCount: (operation) => counts.get(operation) ?? 0,
-    counters: () => Object.fromEntries(counts),
+    callCount: countOf,
+    counters: countersOf,
+    setReplicationLag: (ms) => replication.setLag(ms),
+    flushReplication: () => replication.flush(),
     resetCounters: () => {
       counts = new Map();
       agent?.resetCounters();
     },
     agent,
-    registerRotator: (arn, handler) => rotation.register(arn, handler),
-    runDueRotations: () => rotation.runDue(),
-    idle: () => rotation.idle(),
-    lastRotationError: (secretId) => rotation.lastError(secretId),
-    rotationStats: () => rotation.stats(),
+    registerRotator: (arn, handler) => {
+      for (const engine of allEngines) engine.register(arn, handler);
+    },
+    runDueRotations: async () => (await Promise.all(allEngines.map((e) => e.runDue()))).flat(),
+    idle: async () => {
+      await Promise.all(allEngines.map((e) => e.idle()));
+    },
+    lastRotationError: (secretId) => (engineOf(secretId) ?? rotation).lastError(secretId),
+    rotationStats: () => sumStats(allEngines.map((e) => e.stats())),
     createRdsManagedSecret: (o) => rotation.managed.create(o),
     setManagedRotation: (secretId, o) => rotation.managed.setRotation(secretId, o),
     rotateManagedSecret: async (secretId) => {
@@ -162,9 +217,10 @@ export async function startLocalSecretsManager(options: LocalSecretsManagerOptio
       return rotation.lastError(secret.arn);
     },
     close: async () => {
-      rotation.stopScheduler();
+      for (const engine of allEngines) engine.stopScheduler();
+      replication.close();
       await Promise.all([closeServer(server), agent?.close()]);
-      await rotation.idle();
+      await Promise.all(allEngines.map((e) => e.idle()));
     },
   };
 }
@@ -189,10 +245,39 @@ function checkOptions(options: LocalSecretsManagerOptions): LocalSecretsManagerO
   }
   if (options.agent !== undefined && options.agent !== true && options.agent !== false)
     checkAgentOptions(options.agent);
+  const { regions, replicationLagMs } = options;
+  if (regions !== undefined && (!Array.isArray(regions) || !regions.every((r) => /^([a-z]+-)+\d+$/.test(r))))
+    throw new TypeError('regions must be an array of region names like "us-west-2"');
+  if (regions !== undefined && regions.length > 0 && options.stateFile !== undefined)
+    throw new TypeError('stateFile keeps one region: give stateFile or regions, not both');
+  if (replicationLagMs !== undefined && (!Number.isFinite(replicationLagMs) || replicationLagMs < 0))
+    throw new TypeError('replicationLagMs must be a non-negative number (ms)');
   if (options.accountId !== undefined && !/^\d{12}$/.test(options.accountId)) {
     throw new TypeError('accountId must be 12 digits');
   }
   return options;
+}
+
+/** The region of a SigV4 `Authorization` header's credential scope (`Credential=AKID/date/REGION/service/aws4_request`). */
+export function signingRegion(authorization: string | undefined): string | undefined {
+  const m = /Credential=[^/,\s]+\/\d{8}\/([^/,\s]+)\//.exec(authorization ?? '');
+  return m?.[1];
+}
+
+function sumStats(all: RotationStats[]): RotationStats {
+  const out: RotationStats = {
+    started: 0,
+    succeeded: 0,
+    failed: 0,
+    steps: { createSecret: 0, setSecret: 0, testSecret: 0, finishSecret: 0 },
+  };
+  for (const s of all) {
+    out.started += s.started;
+    out.succeeded += s.succeeded;
+    out.failed += s.failed;
+    for (const step of Object.keys(out.steps) as Array<keyof RotationStats['steps']>) out.steps[step] += s.steps[step];
+  }
+  return out;
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

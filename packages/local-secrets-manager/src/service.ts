@@ -26,12 +26,25 @@ export class SecretsService implements OperationContext, OperationRegistry {
   readonly clock: () => number;
   private readonly operations = new Map<string, Operation>();
   private readonly currentListeners: Array<(secret: SecretRecord) => void> = [];
+  private readonly guards: Array<(operation: string, input: Input) => void> = [];
 
   constructor(config: ServiceConfig) {
     this.store = config.store;
     this.region = config.region;
     this.accountId = config.accountId;
     this.clock = config.clock;
+  }
+
+  /** `PrimaryRegion` / `ReplicationStatus` of a secret (set by replication; none without it). */
+  replicationFields: (secret: SecretRecord) => Record<string, unknown> = () => ({});
+
+  /** A defined operation's handler (replication wraps CreateSecret's). */
+  handler(name: string): OperationHandler {
+    return this.operations.get(name)!.handler;
+  }
+
+  shape(name: string): InputShape {
+    return this.operations.get(name)!.shape;
   }
 
   define(name: string, shape: InputShape, handler: OperationHandler): void {
@@ -47,8 +60,14 @@ export class SecretsService implements OperationContext, OperationRegistry {
     const op = this.operations.get(operation);
     if (!op) throw new ServiceError('UnknownOperationException', `Operation ${operation} is not supported.`);
     checkShape(input, op.shape);
+    for (const guard of this.guards) guard(operation, input);
     if (this.store.purgeExpired(this.clock())) this.store.save();
     return await op.handler(input);
+  }
+
+  /** Runs before every operation (after its shape check); throws to refuse it (replicas are read-only). */
+  addGuard(guard: (operation: string, input: Input) => void): void {
+    this.guards.push(guard);
   }
 
   /** Called whenever AWSCURRENT changes version (the rotation schedule counts it as a rotation). */

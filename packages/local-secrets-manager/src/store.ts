@@ -43,6 +43,14 @@ export interface RotationRecord {
   retryAfter?: number;
 }
 
+/** A region a primary secret is replicated to (DescribeSecret's ReplicationStatus). */
+export interface ReplicaRecord {
+  region: string;
+  kmsKeyId?: string;
+  status: 'InProgress' | 'InSync' | 'Failed';
+  statusMessage: string;
+}
+
 export interface SecretRecord {
   arn: string;
   name: string;
@@ -65,6 +73,10 @@ export interface SecretRecord {
   resourcePolicy?: string;
   /** Oldest first. */
   versions: VersionRecord[];
+  /** Set on a replica: the region of its primary (read-only here, kept in sync by replication). */
+  primaryRegion?: string;
+  /** Set on a primary with replicas: where it is replicated. */
+  replicas?: ReplicaRecord[];
 }
 
 interface StateFileContent {
@@ -90,6 +102,8 @@ const DAY_MS = 86_400_000;
 export class SecretStore {
   readonly secrets = new Map<string, SecretRecord>();
   private readonly stateFile: string | undefined;
+  /** Called after every change (replication watches its primaries through it). */
+  private readonly saveListeners: Array<() => void> = [];
 
   constructor(stateFile: string | undefined) {
     this.stateFile = stateFile;
@@ -116,6 +130,7 @@ export class SecretStore {
 
   /** Writes the whole state to a temporary file, then renames it over the state file (atomic on POSIX). */
   save(): void {
+    for (const listener of this.saveListeners) listener();
     if (!this.stateFile) return;
     const content: StateFileContent = {
       format: 'dbcreds-local-secrets-manager',
@@ -130,6 +145,10 @@ export class SecretStore {
       rmSync(tmp, { force: true });
       throw err;
     }
+  }
+
+  onSave(listener: () => void): void {
+    this.saveListeners.push(listener);
   }
 
   /** Resolves a SecretId: name, full ARN, or partial ARN (the ARN without the `-xxxxxx` suffix). */

@@ -102,6 +102,18 @@ export interface LocalSecretsManagerOptions {
    * TTL 300 s). Read its endpoint and token from `agent` on the handle. Default: none.
    */
   agent?: boolean | LocalAgentOptions;
+  /**
+   * More regions served at the same endpoint, besides `region`: a request goes to the region of its SigV4
+   * credential scope (the SDK client's `region`); unsigned requests and other regions go to `region`.
+   * Each region has its own secrets; ReplicateSecretToRegions copies a secret between them. Default: none.
+   * Not with `stateFile` (it keeps one region).
+   */
+  regions?: string[];
+  /**
+   * Delay, in ms, before a change of a primary secret (value, staging labels, metadata) reaches its replicas,
+   * applied in order. Default `0` (a replica is in sync when the primary's call answers). See also `setReplicationLag`.
+   */
+  replicationLagMs?: number;
 }
 
 /** What went wrong in the last failed rotation of a secret. */
@@ -140,10 +152,16 @@ export interface LocalSecretsManager {
   readonly region: string;
   /** Account used in ARNs (the `accountId` option). */
   readonly accountId: string;
-  /** Number of requests received for one operation (e.g. `GetSecretValue`), failed ones included. */
-  callCount(operation: string): number;
-  /** Requests received per operation since start or the last `resetCounters()`. */
-  counters(): Record<string, number>;
+  /** Every region served: `region` first, then the `regions` option's. */
+  readonly regions: readonly string[];
+  /** Requests received for one operation (e.g. `GetSecretValue`), failed ones included; in one region, or all. */
+  callCount(operation: string, region?: string): number;
+  /** Requests received per operation since start or the last `resetCounters()`; in one region, or all. */
+  counters(region?: string): Record<string, number>;
+  /** Sets the replication lag (ms) of changes made from now on (changes already pending keep theirs). */
+  setReplicationLag(ms: number): void;
+  /** Applies every pending replication now, in order (a replica catches up at once). */
+  flushReplication(): void;
   /** Resets these counters and the agent endpoint's upstream counters. */
   resetCounters(): void;
   /** The agent endpoint when started with `agent`; its upstream calls are counted apart (`agent.callCount`). */

@@ -447,15 +447,15 @@ describe('response shapes', () => {
 });
 
 describe('no request silently accepted and ignored', () => {
-  it('CreateSecret with AddReplicaRegions is refused, never silently ignored, and creates nothing', async () => {
+  it('CreateSecret with AddReplicaRegions to a region this endpoint does not serve is refused and creates nothing', async () => {
     const name = uniqueName();
     const err = await errorOf(
       h.client.send(
         new CreateSecretCommand({ Name: name, SecretString: 'v', AddReplicaRegions: [{ Region: 'eu-west-1' }] }),
       ),
     );
-    expect(err.name).toBe('InvalidRequestException');
-    expect(err.message).toMatch(/does not emulate replication/);
+    expect(err.name).toBe('InvalidParameterException');
+    expect(err.message).toMatch(/Invalid replica region: eu-west-1\. This local Secrets Manager serves us-east-1/);
     const listed = await h.client.send(new ListSecretsCommand({ Filters: [{ Key: 'name', Values: [name] }] }));
     expect(listed.SecretList).toEqual([]);
   });

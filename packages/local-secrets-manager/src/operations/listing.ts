@@ -46,7 +46,7 @@ function listSecrets(ctx: OperationContext, x: Input): unknown {
       return sortOrder === 'asc' ? c : -c;
     })
     .map((s) => {
-      const item = summary(s);
+      const item = { ...summary(s), ...ctx.replicationFields(s) };
       const stages = versionsToStages(s);
       if (stages) item.SecretVersionsToStages = stages;
       return item;

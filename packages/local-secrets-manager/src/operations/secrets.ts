@@ -49,7 +49,7 @@ export function registerSecretOperations(ops: OperationRegistry, ctx: OperationC
   );
   ops.define('DescribeSecret', { SecretId: [s, true] }, (x) => {
     const secret = ctx.secret(str(x, 'SecretId')!);
-    const out = summary(secret);
+    const out = { ...summary(secret), ...ctx.replicationFields(secret) };
     const stages = versionsToStages(secret);
     if (stages) out.VersionIdsToStages = stages;
     return out;
@@ -77,13 +77,7 @@ function createSecret(ctx: OperationContext, x: Input): unknown {
       'Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!',
     );
   }
-  const replicas = x.AddReplicaRegions as unknown[] | undefined;
-  if (replicas && replicas.length > 0) {
-    // Refused rather than ignored: a caller asking for replicas must not believe it has them.
-    throw invalidRequest(
-      'Local Secrets Manager does not emulate replication: AddReplicaRegions is not supported (multi-region secrets are future work). Create the secret without replica regions.',
-    );
-  }
+  // AddReplicaRegions / ForceOverwriteReplicaSecret: replication.ts wraps this operation.
   const token = str(x, 'ClientRequestToken');
   if (token === undefined) throw invalidRequest(MISSING_TOKEN);
   checkToken(token);
