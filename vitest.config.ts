@@ -36,6 +36,8 @@ const UNIT = [
   'test/startup-exit.test.ts',
   // temp app trees without the adapters' peers, run by plain Node: no database
   'test/missing-peers.test.ts',
+  // child processes reading through the local Secrets Manager's agent: no database
+  'test/lazy-sdk.test.ts',
 ];
 const UNIT_EXCLUDED = ['packages/core/test/integration.test.ts'];
 const ALL = [
