@@ -8,7 +8,7 @@
 import type * as SecretsManagerSdk from '@aws-sdk/client-secrets-manager';
 import type { GetSecretValueCommand, GetSecretValueCommandInput } from '@aws-sdk/client-secrets-manager';
 import type * as ErrorClassification from '@smithy/service-error-classification';
-import peerRequire from './require.cjs';
+import peerRequire from './sdk-require.cjs';
 
 let sdk: typeof SecretsManagerSdk | undefined;
 let classification: typeof ErrorClassification | undefined;
