@@ -20,7 +20,12 @@ import { int, parseFlags, writeReport } from './cli.js';
 const HERE = dirname(fileURLToPath(import.meta.url));
 // The esbuild tsx runs on (no extra dependency): resolved from tsx's own folder.
 const fromTsx = createRequire(createRequire(import.meta.url).resolve('tsx'));
-const { build, version: esbuildVersion } = fromTsx('esbuild') as typeof import('esbuild');
+/** The part of esbuild's API used here (its types are not a dependency of this package). */
+interface Esbuild {
+  version: string;
+  build(o: Record<string, unknown>): Promise<{ outputFiles: Array<{ contents: Uint8Array }> }>;
+}
+const { build, version: esbuildVersion } = fromTsx('esbuild') as Esbuild;
 const flags = parseFlags(
   ['runs', 'out', 'parts', 'pairs'],
   'npm run bench -- cold-start [--runs 10] [--parts load,query,bundle] [--pairs core,pg,mysql2,knex] [--out file] [--no-write]',
