@@ -36,6 +36,8 @@ const UNIT = [
   'test/startup-exit.test.ts',
   // temp app trees without the adapters' peers, run by plain Node: no database
   'test/missing-peers.test.ts',
+  // child processes reading through the local Secrets Manager's agent: no database
+  'test/lazy-sdk.test.ts',
 ];
 const UNIT_EXCLUDED = ['packages/core/test/integration.test.ts'];
 const ALL = [
@@ -53,6 +55,7 @@ const ALL = [
  * from the importing package's folder, as in production.
  */
 const PEER_REQUIRE = '\0dbcreds-peer-require:';
+const CORE_REQUIRE = '\0dbcreds-core-require:';
 /**
  * `redirects`: module names a peer-version matrix leg serves from another folder, e.g. `knex` and `knex/...`
  * from the aliased knex 2.5 (an absolute path `require` loads as is), like its `resolve.alias` for imports.
@@ -61,11 +64,18 @@ export const peerRequireFromSources = (redirects: Array<[RegExp, string]> = []):
   name: 'dbcreds-peer-require',
   enforce: 'pre',
   resolveId(id, importer) {
+    // Core's lazy AWS SDK loader (packages/core/src/sdk-require.cts): Node's own require from core's folder.
+    if (id === './sdk-require.cjs' && importer?.startsWith(r('./packages/core/src/')))
+      return `${CORE_REQUIRE}${dirname(importer)}/x.cjs`;
     if (id.endsWith('/require.cjs') && importer?.startsWith(r('./packages/')))
       return `${PEER_REQUIRE}${dirname(importer)}/${id}`;
     return undefined;
   },
   load(id) {
+    if (id.startsWith(CORE_REQUIRE)) {
+      const at = JSON.stringify(id.slice(CORE_REQUIRE.length));
+      return `import { createRequire } from 'node:module';\nexport default createRequire(${at});`;
+    }
     if (!id.startsWith(PEER_REQUIRE)) return undefined;
     return [
       "import { createRequire } from 'node:module';",

@@ -30,6 +30,8 @@ export class CacheEntry {
     readonly staleUntil: number,
     /** Set when this entry is the AWSPENDING fallback: the AWSCURRENT version that was rejected. */
     readonly fallbackFrom: string | undefined,
+    /** Set by source.invalidate(): past expiresAt, callers wait for the fetch (no stale-while-revalidate). */
+    readonly invalid = false,
   ) {}
 
   /**
@@ -61,6 +63,12 @@ export class CacheEntry {
   expiredAt(now: number): CacheEntry {
     if (now >= this.expiresAt) return this;
     return new CacheEntry(this.creds, this.promise, this.fetchedAt, now, this.staleUntil, this.fallbackFrom);
+  }
+
+  /** This entry expiring at `at` at the latest, marked invalid. */
+  invalidated(at: number): CacheEntry {
+    const { creds, promise, fetchedAt, expiresAt, staleUntil, fallbackFrom } = this;
+    return new CacheEntry(creds, promise, fetchedAt, Math.min(expiresAt, at), staleUntil, fallbackFrom, true);
   }
 
   fresh(now: number): boolean {

@@ -2,22 +2,31 @@
  * One GetSecretValue: per-attempt timeout (AbortSignal), retries of transient errors with jittered
  * exponential backoff, typed errors. Knows nothing about caching; the state machine (source.ts) calls it.
  */
-import { GetSecretValueCommand, type GetSecretValueCommandOutput } from '@aws-sdk/client-secrets-manager';
-import { isServerError, isThrottlingError, isTransientError } from '@smithy/service-error-classification';
+import type {
+  GetSecretValueCommand,
+  GetSecretValueCommandInput,
+  GetSecretValueCommandOutput,
+} from '@aws-sdk/client-secrets-manager';
 import { type Credentials, parseDbSecret } from './credentials.js';
 import { DbCredsError, SecretFetchError, SecretFormatError, SecretNotFoundError } from './errors.js';
+import { errorClassification, sdkGetSecretValue } from './sdk.js';
 import type { SecretKeys, SecretsManagerLike, VersionStage } from './types.js';
 
 /**
  * Throttling (incl. HTTP 429), HTTP 5xx, timeouts and connection errors: the AWS SDK's own transient
- * classes (`@smithy/service-error-classification`, the tables the SDK's retry strategy uses).
- * Clock-skew errors are deliberately not retried here: that class includes `AccessDeniedException`,
- * which for Secrets Manager is an IAM denial that retrying cannot fix.
+ * classes (`@smithy/service-error-classification`, the tables the SDK's retry strategy uses). A
+ * clock-skew error is retried only once the SDK corrected its clock offset from the answer's `Date`
+ * (`$metadata.clockSkewCorrected`, as the SDK's own retry strategy does): the next attempt signs with
+ * the server's time. The clock-skew class as such is not: it includes `AccessDeniedException`, which
+ * for Secrets Manager is an IAM denial that retrying cannot fix.
  */
 export function isRetryableFetchError(err: unknown): boolean {
   if (err === null || typeof err !== 'object') return false;
-  const e = err as Parameters<typeof isTransientError>[0];
-  return isThrottlingError(e) || isTransientError(e) || isServerError(e);
+  const c = errorClassification();
+  const e = err as Parameters<typeof c.isTransientError>[0];
+  return (
+    c.isThrottlingError(e) || c.isTransientError(e) || c.isServerError(e) || c.isClockSkewCorrectedError(e) === true
+  );
 }
 
 export interface FetchContext {
@@ -36,6 +45,8 @@ export interface FetchContext {
   readonly region?: string;
   /** The `secretKeys` option: where the fields are in a secret not in the RDS shape. */
   readonly secretKeys?: SecretKeys | undefined;
+  /** Builds the request the client sends (default: the AWS SDK's GetSecretValueCommand, loaded then). */
+  readonly command?: (input: GetSecretValueCommandInput) => GetSecretValueCommand;
 }
 
 /** Longer delays overflow setTimeout (it would fire at once): treated as no timeout. */
@@ -65,7 +76,8 @@ export async function fetchSecret(
   for (let attempt = 1; ; attempt++) {
     let out: GetSecretValueCommandOutput;
     try {
-      out = await sendOnce(ctx, new GetSecretValueCommand({ SecretId: ctx.secretId, VersionStage: stage }), refreshNow);
+      const command = (ctx.command ?? sdkGetSecretValue)({ SecretId: ctx.secretId, VersionStage: stage });
+      out = await sendOnce(ctx, command, refreshNow);
     } catch (err) {
       if (ctx.closed.aborted) throw ctx.closed.reason;
       if (isNamed(err, 'ResourceNotFoundException')) {

@@ -145,7 +145,12 @@ export function createIamAuthSource(options: IamAuthSourceOptions): CredentialSo
       clock,
     },
     (_options, ctx) =>
-      new ClientBackend(ctx, client, { expiry, label, from: 'the RDS IAM token signer (AWS credentials)' }),
+      new ClientBackend(ctx, client, {
+        expiry,
+        label,
+        from: 'the RDS IAM token signer (AWS credentials)',
+        plainCommands: true,
+      }),
   );
   const info: IamSourceInfo = Object.freeze({ hostname: o.hostname, port: o.port, username: o.username });
   Object.defineProperty(source, IAM_SOURCE, { value: info });

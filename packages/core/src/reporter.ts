@@ -10,6 +10,7 @@ export function newCounters() {
     misses: 0,
     fetches: 0,
     refreshes: 0,
+    invalidations: 0,
     forcedRefreshes: 0,
     rateLimited: 0,
     fallbacks: 0,

@@ -10,24 +10,18 @@ import { CacheEntry } from './entry.js';
 import { SourceClosedError } from './errors.js';
 import type { Lookup } from './fallback.js';
 import { holdOpen, toTypedError } from './fetch.js';
+import { Invalidation } from './invalidation.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
-import { SourceReporter } from './reporter.js';
-import type {
-  CredentialSource,
-  CredentialSourceEventName,
-  CredentialSourceEvents,
-  CredentialSourceOptions,
-  CredentialSourceStats,
-  DbCredentials,
-  RefreshReason,
-} from './types.js';
+import type { SourceReporter } from './reporter.js';
+import { SourceEvents } from './source-events.js';
+import type { CredentialSource, CredentialSourceOptions, DbCredentials, RefreshReason } from './types.js';
 
 /** A TTL reload ('load'), refresh() ('refresh'), or refresh(rejected) while the cache is known bad ('rejected'). */
 type FlightKind = 'load' | 'refresh' | 'rejected';
 
 export const SOURCE_BRAND = Symbol.for('@dbcreds/core.CredentialSource');
 
-class Source implements CredentialSource {
+class Source extends SourceEvents implements CredentialSource {
   readonly secretId: string;
   readonly [SOURCE_BRAND] = true;
   readonly #o: ResolvedOptions;
@@ -41,15 +35,16 @@ class Source implements CredentialSource {
   #flightKind: FlightKind = 'load';
   #closed = false;
   #lastFruitlessRefreshAt = Number.NEGATIVE_INFINITY;
-  readonly #report: SourceReporter;
   readonly #s: SourceReporter['counts'];
+  readonly #invalidation: Invalidation;
 
   constructor(options: CredentialSourceOptions, factory: BackendFactory) {
     const o = resolveOptions(options);
+    super(o.secretId, o.logger);
     this.#o = o;
     this.secretId = o.secretId;
-    this.#report = new SourceReporter(o.secretId, o.logger);
-    this.#s = this.#report.counts;
+    this.#s = this.report.counts;
+    this.#invalidation = new Invalidation(o.minRefreshIntervalMs, () => void this.#s.rateLimited++);
     this.#backoff = new ErrorBackoff(o.errorBackoff);
     this.#wait = new RotationWait(o.awaitRotationMs, o.clock, this.#closing.signal);
     const closed = this.#closing.signal;
@@ -75,8 +70,9 @@ class Source implements CredentialSource {
         return e.promise;
       }
       // Stale-while-revalidate: an expired value within maxStaleMs is served at once while one
-      // background fetch runs. Not when the cached value is known bad (a refresh(rejected) is in flight).
-      if (this.#o.ttlMs > 0 && e.servableStale(now) && !(this.#flight && this.#flightKind === 'rejected')) {
+      // background fetch runs. Not when the cached value is known bad (refresh(rejected) in flight, invalidate()).
+      const knownBad = e.invalid || (this.#flight !== undefined && this.#flightKind === 'rejected');
+      if (this.#o.ttlMs > 0 && e.servableStale(now) && !knownBad) {
         this.#s.hits++;
         this.#s.staleServed++;
         if (this.#flight === undefined && !this.#backoff.blocked(now)) this.#revalidate();
@@ -100,7 +96,17 @@ class Source implements CredentialSource {
     }
     if (this.#backoff.blocked(now)) return this.#duringBackoff();
     this.#s.misses++;
-    return this.#startFlight('load', () => this.#load(e === undefined ? 'initial' : 'expired', false));
+    const reason = e === undefined ? 'initial' : e.invalid ? 'invalidated' : 'expired';
+    return this.#startFlight('load', () => this.#load(reason, false));
+  }
+
+  invalidate(): void {
+    if (this.#closed) return;
+    this.#s.invalidations++;
+    this.#invalidation.mark();
+    const e = this.#entry;
+    // A fetch in flight may have read before the change: what it installs is invalidated then (settle).
+    if (e !== undefined && this.#flight === undefined) this.#entry = this.#invalidation.apply(e, this.#o.clock.now());
   }
 
   /** A caller awaiting credentials holds the process open until they settle (holdOpen); background work does not. */
@@ -141,23 +147,8 @@ class Source implements CredentialSource {
     return runWithAuthRetry(this, accepted, this.#o.logger);
   }
 
-  on<E extends CredentialSourceEventName>(event: E, listener: (p: CredentialSourceEvents[E]) => void): this {
-    this.#report.emitter.add(event, listener, false);
-    return this;
-  }
-
-  once<E extends CredentialSourceEventName>(event: E, listener: (p: CredentialSourceEvents[E]) => void): this {
-    this.#report.emitter.add(event, listener, true);
-    return this;
-  }
-
-  off<E extends CredentialSourceEventName>(event: E, listener: (p: CredentialSourceEvents[E]) => void): this {
-    this.#report.emitter.remove(event, listener);
-    return this;
-  }
-
-  stats(): CredentialSourceStats {
-    return this.#report.stats(this.#entry);
+  protected override get cached(): CacheEntry | undefined {
+    return this.#entry;
   }
 
   close(): void {
@@ -166,11 +157,11 @@ class Source implements CredentialSource {
     // Ends backoff waits, polls and in-flight reads: pending callers get SourceClosedError.
     this.#closing.abort(new SourceClosedError(this.secretId));
     this.#entry = undefined;
-    this.#report.emitter.clear();
+    this.report.emitter.clear();
     this.#backend.close();
   }
 
-  toString(): string {
+  override toString(): string {
     return this.#backend.label ?? `CredentialSource(${this.secretId})`;
   }
 
@@ -179,6 +170,7 @@ class Source implements CredentialSource {
   }
 
   #startFlight(kind: FlightKind, run: () => Promise<DbCredentials>): Promise<DbCredentials> {
+    this.#invalidation.fetchStarted();
     const flight = run().finally(() => {
       if (this.#flight === flight) this.#flight = undefined;
     });
@@ -241,7 +233,7 @@ class Source implements CredentialSource {
   #installReplacement(rejected: DbCredentials, found: Credentials): Credentials {
     const toPending = found.stage === 'AWSPENDING';
     // Back to AWSCURRENT counts as a fallback too: the AWSPENDING one was rejected (set, never applied).
-    if (toPending || rejected.stage === 'AWSPENDING') this.#report.fellBack(rejected, found);
+    if (toPending || rejected.stage === 'AWSPENDING') this.report.fellBack(rejected, found);
     return this.#install(found, 'refresh', toPending ? rejected.versionId : undefined);
   }
 
@@ -260,16 +252,17 @@ class Source implements CredentialSource {
   #install(creds: Credentials, reason: RefreshReason, fallbackFrom: string | undefined): Credentials {
     if (this.#closed) throw new SourceClosedError(this.secretId);
     const prev = this.#entry?.creds;
-    const entry = CacheEntry.next(this.#entry, creds, this.#o.clock.now(), this.#backend.expiry, fallbackFrom);
-    this.#entry = entry;
+    const now = this.#o.clock.now();
+    const entry = CacheEntry.next(this.#entry, creds, now, this.#backend.expiry, fallbackFrom);
+    this.#entry = this.#invalidation.settle(entry, now);
     this.#backoff.succeeded();
     const changed = prev !== undefined && prev.versionId !== entry.creds.versionId;
     if (changed) {
       this.#wait.reset();
       this.#backend.moved(prev, entry.creds);
-      this.#report.rotated(prev, entry.creds);
+      this.report.rotated(prev, entry.creds);
     }
-    this.#report.refreshed(entry.creds, changed, reason);
+    this.report.refreshed(entry.creds, changed, reason);
     return entry.creds;
   }
 
@@ -283,7 +276,7 @@ class Source implements CredentialSource {
     const now = this.#o.clock.now();
     const retryInMs = this.#backoff.failed(error, now);
     const stale = this.#staleUsable(now);
-    this.#report.fetchFailed(error, stale !== undefined, this.#backoff.failures, retryInMs);
+    this.report.fetchFailed(error, stale !== undefined, this.#backoff.failures, retryInMs);
     if (stale === undefined) throw error;
     if (!background) this.#s.staleServed++;
     return stale;

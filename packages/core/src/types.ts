@@ -252,7 +252,8 @@ export interface CredentialSourceOptions {
   secretKeys?: SecretKeys;
 }
 
-export type RefreshReason = 'initial' | 'expired' | 'refresh';
+/** Why a value was read: first use, TTL expiry, refresh(), or the first get() after invalidate(). */
+export type RefreshReason = 'initial' | 'expired' | 'refresh' | 'invalidated';
 
 export interface RefreshedEvent {
   secretId: string;
@@ -317,7 +318,9 @@ export interface CredentialSourceStats {
   forcedRefreshes: number;
   /** refresh() calls. */
   refreshes: number;
-  /** refresh() calls answered from cache by the rate limit. */
+  /** invalidate() calls (change events). */
+  invalidations: number;
+  /** refresh() calls answered from cache by the rate limit, and invalidate() calls it deferred. */
   rateLimited: number;
   /** Times the AWSPENDING (or back to AWSCURRENT) fallback was taken. */
   fallbacks: number;
@@ -347,6 +350,14 @@ export interface CredentialSource {
   get(): Promise<DbCredentials>;
   /** Compare-and-refresh: pass the credentials the server rejected. Single-flight, rate-limited, AWSPENDING fallback. */
   refresh(rejected?: DbCredentials): Promise<DbCredentials>;
+  /**
+   * The secret changed (a change event, e.g. EventBridge `RotationSucceeded`): the next get() fetches and
+   * waits for the fetch instead of serving the cached value (a failed fetch still serves it within
+   * `maxStaleMs`). Single-flight: a fetch already in flight is not duplicated, and what it installs counts
+   * as outdated. Rate-limited: the fetch runs no sooner than `minRefreshIntervalMs` after the previous one
+   * (until then the cached value is served; a burst of events costs one read). No-op after close().
+   */
+  invalidate(): void;
   /** get() → attempt; on an auth error refresh(creds) → attempt once more; a second failure is rethrown unchanged. */
   withAuthRetry<T>(attempt: (creds: DbCredentials) => Promise<T>): Promise<T>;
   on<E extends CredentialSourceEventName>(event: E, listener: (payload: CredentialSourceEvents[E]) => void): this;

@@ -665,6 +665,7 @@ describe('close and stats', () => {
       fetches: 4,
       refreshes: 2,
       forcedRefreshes: 0,
+      invalidations: 0,
       rateLimited: 1,
       fallbacks: 0,
       errors: 0,

@@ -7,6 +7,7 @@ import { registerOperations } from './operations/index.js';
 import { Replication } from './replication.js';
 import { RotationEngine } from './rotation.js';
 import { SecretsService } from './service.js';
+import { checkSignatureDate } from './signature-date.js';
 import { SecretStore } from './store.js';
 import type { LocalSecretsManager, LocalSecretsManagerOptions, RotationStats } from './types.js';
 
@@ -17,6 +18,7 @@ const OPTION_KEYS = new Set<string>([
   'region',
   'accountId',
   'clock',
+  'signatureClock',
   'allowShortRotationIntervals',
   'rotationMode',
   'rotationStepTimeoutMs',
@@ -43,6 +45,7 @@ export async function startLocalSecretsManager(options: LocalSecretsManagerOptio
   const opts = checkOptions(options);
   const host = opts.host ?? '127.0.0.1';
   const clock = opts.clock ?? Date.now;
+  const signatureClock = opts.signatureClock ?? Date.now;
   const maxBodyBytes = opts.maxBodyBytes ?? 1_048_576;
   const region = opts.region ?? 'us-east-1';
   const accountId = opts.accountId ?? '000000000000';
@@ -99,6 +102,9 @@ export async function startLocalSecretsManager(options: LocalSecretsManagerOptio
   server.keepAliveTimeout = 60_000;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // The server's clock, from which the AWS SDK corrects a skewed client clock.
+    const now = signatureClock();
+    res.setHeader('date', new Date(now).toUTCString());
     if (req.method !== 'POST') {
       req.resume();
       return sendError(res, new ServiceError('UnknownOperationException', 'Only POST / is supported.', 404));
@@ -121,6 +127,7 @@ export async function startLocalSecretsManager(options: LocalSecretsManagerOptio
       throw err;
     }
     try {
+      checkSignatureDate(header(req, 'x-amz-date'), now);
       if (target === LAST_ROTATION_ERROR_TARGET)
         return send(res, 200, lastRotationError(service, engines.get(regionName)!, parseJson(body)));
       if (!operation || !service.has(operation)) {
@@ -239,6 +246,8 @@ function checkOptions(options: LocalSecretsManagerOptions): LocalSecretsManagerO
   }
   if (clock !== undefined && typeof clock !== 'function')
     throw new TypeError('clock must be a function returning epoch ms');
+  if (options.signatureClock !== undefined && typeof options.signatureClock !== 'function')
+    throw new TypeError('signatureClock must be a function returning epoch ms');
   for (const key of ['rotationStepTimeoutMs', 'schedulerIntervalMs', 'maxBodyBytes'] as const) {
     const v = options[key];
     if (v !== undefined && (!Number.isFinite(v) || v < 0)) throw new TypeError(`${key} must be a non-negative number`);

@@ -76,6 +76,13 @@ export interface LocalSecretsManagerOptions {
   /** Milliseconds since the epoch. Default `Date.now`. Drives dates, deletion windows and schedules. */
   clock?: () => number;
   /**
+   * The server's wall clock for request signatures, in ms since the epoch (default `Date.now`), apart
+   * from `clock` so tests can skew one without the other. As AWS: a request whose `X-Amz-Date` is more
+   * than 5 minutes off it gets HTTP 400 `InvalidSignatureException` ("Signature expired: …"); every
+   * answer's `Date` header carries it (the AWS SDK corrects its clock offset from that header).
+   */
+  signatureClock?: () => number;
+  /**
    * Development only: accept `rate(N seconds|minutes)`, non-zero cron minutes and rate(<4 hours)
    * so a demo can rotate every few seconds. Default `false` (AWS rules).
    */

@@ -9,6 +9,7 @@ import type { Credentials } from '../credentials.js';
 import type { ExpiryPolicy } from '../entry.js';
 import { type Lookup, lookForReplacement, type StageReader } from '../fallback.js';
 import { type FetchContext, fetchSecret, sleep } from '../fetch.js';
+import { plainGetSecretValue } from '../sdk.js';
 import type { DbCredentials, VersionStage } from '../types.js';
 import { AgentClient, type ResolvedAgentOptions } from './agent-client.js';
 import { SupersededVersions } from './superseded.js';
@@ -35,7 +36,8 @@ export class AgentBackend implements SourceBackend {
     this.expiry = expiry;
     this.from = `the Secrets Manager Agent at ${options.endpoint.origin}`;
     this.#client = new AgentClient(options);
-    this.#fetch = { ...ctx.fetch, client: this.#client, from: this.from };
+    // The agent reads only the request's input: no AWS SDK module is loaded for it.
+    this.#fetch = { ...ctx.fetch, client: this.#client, from: this.from, command: plainGetSecretValue };
   }
 
   async read(stage: VersionStage, refresh: boolean): Promise<Credentials> {

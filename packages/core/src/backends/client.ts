@@ -3,6 +3,7 @@ import type { Credentials } from '../credentials.js';
 import type { ExpiryPolicy } from '../entry.js';
 import { type Lookup, lookForReplacement, type StageReader } from '../fallback.js';
 import { type FetchContext, fetchSecret } from '../fetch.js';
+import { plainGetSecretValue } from '../sdk.js';
 import type { DbCredentials, SecretsManagerLike, VersionStage } from '../types.js';
 import type { BackendContext, SourceBackend } from './types.js';
 
@@ -12,6 +13,8 @@ export interface ClientBackendOptions {
   owned?: { destroy(): void };
   from?: string;
   label?: string;
+  /** The client reads only the request's input (not an AWS SDK client): no SDK command is built. */
+  plainCommands?: boolean;
 }
 
 export class ClientBackend implements SourceBackend {
@@ -30,7 +33,8 @@ export class ClientBackend implements SourceBackend {
     this.label = options.label;
     this.expiry = options.expiry;
     this.#owned = options.owned;
-    this.#fetch = { ...ctx.fetch, client, ...(options.from === undefined ? {} : { from: options.from }) };
+    const from = options.from === undefined ? {} : { from: options.from };
+    this.#fetch = { ...ctx.fetch, client, ...from, ...(options.plainCommands ? { command: plainGetSecretValue } : {}) };
   }
 
   async read(stage: VersionStage): Promise<Credentials> {

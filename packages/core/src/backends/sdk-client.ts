@@ -4,9 +4,13 @@
  * variable that is not a URL (the SDK's bare ERR_INVALID_URL names no variable) and no region (the
  * SDK's "Region is missing").
  */
-import type { GetSecretValueCommand, GetSecretValueCommandOutput } from '@aws-sdk/client-secrets-manager';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type {
+  GetSecretValueCommand,
+  GetSecretValueCommandOutput,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { ConfigurationError } from '../errors.js';
+import { secretsManagerSdk } from '../sdk.js';
 import type { SecretsManagerLike } from '../types.js';
 
 /** Where the SDK reads a Secrets Manager endpoint from the environment, in its order. */
@@ -49,7 +53,8 @@ export class SdkClient implements SecretsManagerLike {
 
   constructor(clientConfig: Record<string, unknown> | undefined) {
     checkEndpoint(clientConfig);
-    this.#sdk = new SecretsManagerClient({ maxAttempts: 1, ...clientConfig });
+    // The SDK loads here, when a source without `client` / `agent` is created (sdk.ts).
+    this.#sdk = new (secretsManagerSdk().SecretsManagerClient)({ maxAttempts: 1, ...clientConfig });
   }
 
   async send(command: GetSecretValueCommand, options?: unknown): Promise<GetSecretValueCommandOutput> {
