@@ -6,6 +6,7 @@
  *   agent-fleet  K processes on one host: each direct vs all through one Secrets Manager Agent (agent-fleet.ts)
  *   core       source.get() cache-hit micro-benchmark (core-get.ts)
  *   cost       Secrets Manager cost of a fleet, from the newest drill result (cost.ts)
+ *   sm-outage  recovery after a Secrets Manager outage that overlapped a rotation (sm-outage.ts)
  *   soak       continuous load through the adapters, rotations and SM faults; heap/RSS slopes (soak.ts)
  */
 const SCRIPTS: Record<string, string> = {
@@ -16,6 +17,7 @@ const SCRIPTS: Record<string, string> = {
   core: './core-get.ts',
   cost: './cost.ts',
   soak: './soak.ts',
+  'sm-outage': './sm-outage.ts',
 };
 
 const name = process.argv[2];
