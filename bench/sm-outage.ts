@@ -240,8 +240,7 @@ async function main(): Promise<void> {
     await sm.close();
   }
   if (!values['no-write']) {
-    const { file } = await writeReport('sm-outage', v.out, { options: { runs, ...o }, results });
-    console.log(`wrote ${file}`);
+    await writeReport('sm-outage', v.out, { options: { runs, ...o }, results });
   }
 }
 
