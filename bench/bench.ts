@@ -7,6 +7,7 @@
  *   core       source.get() cache-hit micro-benchmark (core-get.ts)
  *   cost       Secrets Manager cost of a fleet, from the newest drill result (cost.ts)
  *   cold-start require/import and start-to-first-query time vs the bare driver; bundle sizes (cold-start.ts)
+ *   sm-outage  recovery after a Secrets Manager outage that overlapped a rotation (sm-outage.ts)
  *   soak       continuous load through the adapters, rotations and SM faults; heap/RSS slopes (soak.ts)
  */
 const SCRIPTS: Record<string, string> = {
@@ -18,6 +19,7 @@ const SCRIPTS: Record<string, string> = {
   cost: './cost.ts',
   soak: './soak.ts',
   'cold-start': './cold-start.ts',
+  'sm-outage': './sm-outage.ts',
 };
 
 const name = process.argv[2];

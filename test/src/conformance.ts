@@ -651,15 +651,22 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
           putAfterMs = Date.now() - changeStarted;
           return putDbSecret(s.sm.client, s.secretId, dbSecretFor(engine, next));
         })();
-        // New logins during the gap (kill between queries: a kill mid-query fails that query by design).
+        // New logins during the gap (kill between queries: a kill mid-query fails that query by design). The pool
+        // keeps idle connections (KEEP_IDLE_MS), so the kill finds the ones it holds (MikroORM's MySQL pool may
+        // close them itself during the pause: hence also the count under load); after it, the admin connection
+        // sees none left: every later query needs a new login, which the server refuses until the secret follows.
+        const openUnderLoad = await admin.countSessions(s.user.username);
         await load.pause();
-        await admin.killSessions(s.user.username);
+        const killed = await admin.killSessions(s.user.username);
         await sleep(SETTLE_AFTER_KILL_MS);
+        const left = await admin.countSessions(s.user.username);
         load.resume();
         const versionId = await put;
         await load.until(load.ok + 40);
         const result = await load.stop();
         expect(result.failures).toEqual([]);
+        expect(Math.max(killed, openUnderLoad)).toBeGreaterThanOrEqual(1); // sessions of the old login existed
+        expect(left).toBe(0); // …and none survived the kill
         expect(s.source.stats().refreshes).toBeGreaterThanOrEqual(1); // logins were refused during the gap
         // The wait's next poll installs the new version; the queries above may all have run on connections the
         // pool already had (MikroORM 6's knex pool), so it is waited for, not read at once (a hang guard).
@@ -673,6 +680,7 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
       },
       // The wait's budget only has to outlast the put; its running out is scenario 6's.
       { awaitRotationMs: OUT_OF_BAND_BUDGET_MS },
+      { idleTimeoutMs: KEEP_IDLE_MS },
     );
   });
 }
@@ -735,8 +743,8 @@ class Scenario {
 
   /** Leak audit: inspect the source and the library's objects, then no password of the run anywhere. */
   auditEnd(): void {
-    this.audit.add('source', this.source);
-    for (const o of this.client.inspectables?.() ?? []) this.audit.add('client', o);
+    this.audit.addGraph('source', this.source);
+    for (const o of this.client.inspectables?.() ?? []) this.audit.addGraph('client', o);
     this.audit.assertClean();
   }
 

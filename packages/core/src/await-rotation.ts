@@ -58,29 +58,39 @@ export class RotationWait {
 
   /**
    * Calls `look` after each poll delay until `found(result)` or the budget is spent (by the clock, and
-   * by the delays slept: a clock that does not move cannot hold it forever). A failed poll (Secrets
-   * Manager error) is skipped: the next one may succeed. Returns the last result (`initial` if no poll
-   * succeeded); on running out, remembers `versionId`.
+   * by the delays slept: a clock that does not move cannot hold it forever). `first` is the lookup made
+   * before the wait: its result, or its error when Secrets Manager could not be read. A failed poll is
+   * skipped, and the next one comes after the second delay (500 ms) instead of a longer one: Secrets Manager
+   * answering again ends an outage that overlapped a rotation, and the new version must be read within a
+   * second of that. Returns the last result; throws the last error when no lookup succeeded; on running
+   * out, remembers `versionId`.
    */
-  async poll<T>(versionId: string, initial: T, look: () => Promise<T>, found: (t: T) => boolean): Promise<T> {
+  async poll<T>(
+    versionId: string,
+    first: { value: T } | { error: unknown },
+    look: () => Promise<T>,
+    found: (t: T) => boolean,
+  ): Promise<T> {
     const deadline = this.#clock.now() + this.#budgetMs;
     let slept = 0;
-    let last = initial;
-    for (let n = 0; ; n++) {
+    let last = first;
+    for (let n = 0; ; ) {
       const left = Math.min(deadline - this.#clock.now(), this.#budgetMs - slept);
       if (left <= 0) break;
-      const delay = Math.min(pollDelay(n), left);
+      const delay = Math.min('error' in last ? pollDelay(1) : pollDelay(n++), left);
       await sleep(delay, this.#closed);
       slept += delay;
       try {
-        last = await look();
-      } catch (err) {
-        if (this.#closed.aborted) throw err;
+        last = { value: await look() };
+      } catch (error) {
+        if (this.#closed.aborted) throw error;
+        last = { error };
         continue;
       }
-      if (found(last)) return last;
+      if (found(last.value)) return last.value;
     }
     this.#exhaustedFor = versionId;
-    return last;
+    if ('error' in last) throw last.error;
+    return last.value;
   }
 }

@@ -135,8 +135,11 @@ class Source extends SourceEvents implements CredentialSource {
         this.#s.rateLimited++;
         return e.creds;
       }
-      if (this.#backoff.blocked(now)) return this.#duringBackoff();
       const kind = rejected !== undefined && e !== undefined && sameVersion(e.creds, rejected) ? 'rejected' : 'refresh';
+      // A refusal that may wait polls through a Secrets Manager outage (one loop, its own spacing): the error
+      // backoff (1 s doubling) would leave a rotation behind the outage unread for seconds after it ends.
+      const mayWait = kind === 'rejected' && this.#wait.shouldWait(rejected!.versionId);
+      if (this.#backoff.blocked(now) && !mayWait) return this.#duringBackoff();
       return this.#startFlight(kind, () => this.#refreshFlight(rejected));
     }
   }
@@ -214,11 +217,20 @@ class Source extends SourceEvents implements CredentialSource {
         if (known !== undefined && read.versionId === known.versionId) this.#markFruitless();
         return this.#install(read, 'refresh', undefined);
       }
-      let l = await this.#backend.replacementFor(rejected, 'first');
-      if (!l.found && this.#wait.shouldWait(rejected.versionId)) {
-        const poll = () => this.#backend.replacementFor(rejected, 'poll');
-        l = await this.#wait.poll(rejected.versionId, l, poll, (x: Lookup) => x.found !== undefined);
+      const waits = this.#wait.shouldWait(rejected.versionId);
+      let first: { value: Lookup } | { error: unknown };
+      try {
+        first = { value: await this.#backend.replacementFor(rejected, 'first') };
+      } catch (error) {
+        // Secrets Manager unreadable: a refusal that may wait polls until it answers again.
+        if (!waits || error instanceof SourceClosedError) throw error;
+        first = { error };
       }
+      const poll = () => this.#backend.replacementFor(rejected, 'poll');
+      const l =
+        'value' in first && (first.value.found !== undefined || !waits)
+          ? first.value
+          : await this.#wait.poll(rejected.versionId, first, poll, (x: Lookup) => x.found !== undefined);
       if (l.found) return this.#installReplacement(rejected, l.found);
       this.#markFruitless();
       const e = this.#entry;

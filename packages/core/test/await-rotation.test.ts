@@ -215,3 +215,67 @@ describe('Class: Source, awaitRotationMs', () => {
     expect(sm.count()).toBe(4);
   });
 });
+
+describe('Class: Source, awaitRotationMs during a Secrets Manager outage', () => {
+  const OUTAGE_MS = 3_000;
+  const REFUSAL_EVERY_MS = 500;
+
+  /** Refusals of `a` every 500 ms while Secrets Manager answers 500 (new logins after idle sessions were ended). */
+  async function refuseDuringOutage(source: CredentialSource, a: { versionId: string }) {
+    const refusals: Array<ReturnType<typeof track>> = [];
+    for (let t = 0; t < OUTAGE_MS; t += REFUSAL_EVERY_MS) {
+      refusals.push(track(source.refresh(a as Awaited<ReturnType<CredentialSource['get']>>)));
+      await vi.advanceTimersByTimeAsync(REFUSAL_EVERY_MS);
+    }
+    return refusals;
+  }
+
+  it('a rotation behind the outage is read within one poll interval of Secrets Manager answering again, not after the error backoff', async () => {
+    // Prepare: the default error backoff (1 s doubling) would reach 4 s after three failed fetches.
+    const { sm, source, login } = setup();
+    sm.put(SECRET_A);
+    await login();
+    const a = await source.get();
+    sm.down = new AwsLikeError('InternalServiceError', 500);
+    const vb = sm.put(SECRET_B); // the rotation finished while Secrets Manager could not be read
+
+    // Act
+    const refusals = await refuseDuringOutage(source, a);
+    const callsDuringOutage = sm.count() - 1;
+    sm.down = undefined;
+    const late = track(source.refresh(a));
+    const callsAtClear = sm.count();
+    await vi.advanceTimersByTimeAsync(pollDelay(1, () => 1)); // the longest spacing after a failed poll
+
+    // Assess: one poll loop through the outage (several failed reads, spaced), picked up at the next poll
+    expect(late.done).toBe(true);
+    expect(late.value).toMatchObject({ versionId: vb });
+    expect(sm.count()).toBeGreaterThan(callsAtClear);
+    expect(callsDuringOutage).toBeGreaterThanOrEqual(4);
+    expect(callsDuringOutage).toBeLessThanOrEqual(1 + OUTAGE_MS / pollDelay(1, () => 0));
+    expect(refusals.map((r) => (r.value as { versionId?: string } | undefined)?.versionId)).toEqual(
+      Array(refusals.length).fill(vb),
+    );
+    expect(source.stats()).toMatchObject({ versionId: vb, rotations: 1 });
+  });
+
+  it('an outage longer than the budget: the wait ends with the stale value, then refusals of that version fail fast with no call', async () => {
+    const { sm, source, login } = setup();
+    sm.put(SECRET_A);
+    await login();
+    const a = await source.get();
+    sm.down = new AwsLikeError('InternalServiceError', 500);
+
+    const first = track(source.refresh(a));
+    await vi.advanceTimersByTimeAsync(9_999);
+    expect(first.done).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(first.done).toBe(true);
+    expect(first.value).toBe(a); // stale-on-error (maxStaleMs), as before the wait
+    const calls = sm.count();
+    expect(calls).toBeLessThanOrEqual(1 + 1 + 10_000 / pollDelay(1, () => 0));
+
+    expect(await source.refresh(a)).toBe(a);
+    expect(sm.count()).toBe(calls); // within the error backoff: no read
+  });
+});
