@@ -18,6 +18,9 @@ const HELP = `Usage: npm run bench -- sim [flags]
   --ttl-ms <ms>             the sources' TTL (default ${SIM_DEFAULTS.ttlMs})
   --window-ms <ms>          setSecret → finishSecret (default ${SIM_DEFAULTS.windowMs})
   --rotations <n>           rotations per rotation scenario (default ${SIM_DEFAULTS.rotations})
+  --startup-ms <ms>         processes start over this span (default ${SIM_DEFAULTS.startupMs})
+  --warmup-ms <ms>          first rotation at (default ${SIM_DEFAULTS.warmupMs})
+  --interval-ms <ms>        between rotations and after the last (default ${SIM_DEFAULTS.rotationIntervalMs})
   --throttled-tps <n>       also run single-user with this much other GetSecretValue load in the account
   --retry-attempts <n>      core retry.maxAttempts for every source (default: core's 3)
   --retry-max-delay-ms <ms> core retry.maxDelayMs (default: core's 2000)
@@ -54,6 +57,9 @@ async function main(): Promise<void> {
     'ttl-ms',
     'window-ms',
     'rotations',
+    'startup-ms',
+    'warmup-ms',
+    'interval-ms',
     'throttled-tps',
     'retry-attempts',
     'retry-max-delay-ms',
@@ -92,6 +98,9 @@ async function main(): Promise<void> {
     tuning,
     ...(quick ? { startupMs: 10_000, warmupMs: 15_000, rotationIntervalMs: 60_000, durationMs: 600_000 } : {}),
   };
+  if (v['startup-ms']) base.startupMs = int('startup-ms', v['startup-ms'], 0, 1);
+  if (v['warmup-ms']) base.warmupMs = int('warmup-ms', v['warmup-ms'], 0, 1);
+  if (v['interval-ms']) base.rotationIntervalMs = int('interval-ms', v['interval-ms'], 0, 1);
   const connInterval = (s: Scenario) =>
     int('conn-interval-ms', v['conn-interval-ms'], s === 'steady' ? 60_000 : SIM_DEFAULTS.connIntervalMs, 1);
   const runs: SimOptions[] = [];
@@ -128,6 +137,7 @@ async function main(): Promise<void> {
     console.log(
       `  ${o.scenario} N=${o.processes} ${o.agent ? 'agent' : 'direct'}: ${r.wallMs} ms wall, ${(r.simulatedMs / 1000).toFixed(0)} s simulated, heap ${r.heapMb} MB, failed ${r.failed}`,
     );
+    console.log(formatSim([r]).split('\n')[2]);
   }
   console.log(`\n${formatSim(results)}\n`);
   if (values.validate) {

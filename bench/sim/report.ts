@@ -3,7 +3,8 @@ import { PRICE } from '../cost-model.js';
 import type { SimResult } from './run.js';
 
 const n = (x: number) => Math.round(x).toLocaleString('en-US');
-const usd = (x: number) => `$${x.toFixed(2)}`;
+/** '—': no steady run of the same size and mode to take the steady calls from. */
+const usdOrDash = (x: number | undefined) => (x === undefined ? '—' : `$${x.toFixed(2)}`);
 
 /** One rotation per 30 days (cost-model.ts ASSUMPTIONS.rotationDays). */
 const ROTATIONS_PER_MONTH = 1;
@@ -16,10 +17,11 @@ export function modeOf(r: SimResult): string {
 
 /**
  * Monthly Secrets Manager bill of the fleet's secret at the launch post's prices: the steady calls per
- * hour (from the steady run of the same size and mode, else this run's own second half) × 720 h, plus
- * one rotation's calls.
+ * hour (a steady run's own second half, or the steady run of the same size and mode) × 720 h, plus one
+ * rotation's calls; undefined for a rotation run without that steady run.
  */
-export function monthlyUsd(r: SimResult, steady: SimResult | undefined): number {
+export function monthlyUsd(r: SimResult, steady: SimResult | undefined): number | undefined {
+  if (steady === undefined && r.options.scenario !== 'steady') return undefined;
   const perHour = (steady ?? r).callsPerHour;
   const perRotation = r.callsPerRotation[0] ?? 0;
   return PRICE.perSecretMonth + (perHour * 720 + perRotation * ROTATIONS_PER_MONTH) * PRICE.perCall;
@@ -45,7 +47,7 @@ export function formatSim(results: SimResult[]): string {
     const quota = g.available === g.quota ? n(g.quota) : `${n(g.available)} of ${n(g.quota)}`;
     const scenario = o.backgroundGsvTps > 0 ? `${o.scenario}, ${n(o.backgroundGsvTps)}/s other load` : o.scenario;
     lines.push(
-      `| ${scenario} | ${n(o.processes)} | ${modeOf(r)} | ${n(g.peak)} / ${n(g.p99)} (${quota}) | ${n(d.peak)} / ${n(d.p99)} | ${n(r.apis.Writes.peak)} | ${n(throttled)} | ${n(r.refusedLogins)} | **${n(r.failed)}** | ${held} | ${r.perProcess.min} / ${r.perProcess.median} / ${r.perProcess.max} | ${usd(monthlyUsd(r, steady))} |`,
+      `| ${scenario} | ${n(o.processes)} | ${modeOf(r)} | ${n(g.peak)} / ${n(g.p99)} (${quota}) | ${n(d.peak)} / ${n(d.p99)} | ${n(r.apis.Writes.peak)} | ${n(throttled)} | ${n(r.refusedLogins)} | **${n(r.failed)}** | ${held} | ${r.perProcess.min} / ${r.perProcess.median} / ${r.perProcess.max} | ${usdOrDash(monthlyUsd(r, steady))} |`,
     );
   }
   return lines.join('\n');
