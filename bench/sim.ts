@@ -26,6 +26,8 @@ const HELP = `Usage: npm run bench -- sim [flags]
   --retry-max-delay-ms <ms> core retry.maxDelayMs (default: core's 2000)
   --spread-ms <ms>          core agent.spreadMs (default: core's 200)
   --seed <n>                PRNG seed (default 1)
+  --skip-settled            rotation runs: no connections before the rotation (after the first) nor once a
+                            process holds the new version: same Secrets Manager figures, minutes for 100,000
   --quick                   small sizes and short runs (seconds)
   --validate                replay the real fleet bench (16 processes, TTL 6 s, 3 rotations 8 s apart)
   --out <file>              JSON output (default bench/results/sim-<date>.json)
@@ -67,7 +69,7 @@ async function main(): Promise<void> {
     'seed',
     'out',
   ] as const;
-  const flags = parseFlags(names, HELP, ['quick', 'validate'] as const);
+  const flags = parseFlags(names, HELP, ['quick', 'validate', 'skip-settled'] as const);
   if (!flags) return;
   const { v, values } = flags;
   const quick = values.quick === true;
@@ -96,6 +98,7 @@ async function main(): Promise<void> {
     rotations: int('rotations', v.rotations, SIM_DEFAULTS.rotations, 1),
     seed: int('seed', v.seed, SIM_DEFAULTS.seed),
     tuning,
+    skipSettled: values['skip-settled'] === true,
     ...(quick ? { startupMs: 10_000, warmupMs: 15_000, rotationIntervalMs: 60_000, durationMs: 600_000 } : {}),
   };
   if (v['startup-ms']) base.startupMs = int('startup-ms', v['startup-ms'], 0, 1);

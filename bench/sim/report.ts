@@ -40,10 +40,12 @@ export function formatSim(results: SimResult[]): string {
     const g = r.apis.GetSecretValue;
     const d = r.apis.DescribeSecret;
     const throttled = Object.values(r.apis).reduce((a, x) => a + x.throttled, 0);
+    // Alternating users: the previous user keeps working, so processes move at their TTL, not at once.
+    const notAll = o.scenario === 'alternating-users' ? 'at TTL (old user valid)' : 'not all';
     const held =
       o.scenario === 'steady'
         ? '—'
-        : r.allHeldMs.map((ms) => (ms === undefined ? 'not all' : `${(ms / 1000).toFixed(1)} s`)).join(', ');
+        : r.allHeldMs.map((ms) => (ms === undefined ? notAll : `${(ms / 1000).toFixed(1)} s`)).join(', ');
     const quota = g.available === g.quota ? n(g.quota) : `${n(g.available)} of ${n(g.quota)}`;
     const scenario = o.backgroundGsvTps > 0 ? `${o.scenario}, ${n(o.backgroundGsvTps)}/s other load` : o.scenario;
     lines.push(

@@ -44,6 +44,13 @@ export interface SimOptions {
   /** After each rotation every process reconnects within 100 ms (the real fleet bench kills idle sessions). */
   reconnectAfterRotation: boolean;
   seed: number;
+  /**
+   * Rotation scenarios, to simulate 100,000 processes in minutes: a process opens its first connection,
+   * then none until the rotation starts (Poisson arrivals are memoryless), and none once it holds the new
+   * version. Those connections are cache hits that call nothing while the TTL outlasts the run, so the
+   * Secrets Manager figures, refusals and failures are the same; only `connections` counts fewer.
+   */
+  skipSettled: boolean;
   /** Core options every source gets (tuning): retry, errorBackoff, minRefreshIntervalMs, agent spreadMs. */
   tuning: { retry?: { maxAttempts?: number; baseDelayMs?: number; maxDelayMs?: number }; spreadMs?: number };
 }
@@ -106,6 +113,7 @@ export const SIM_DEFAULTS: SimOptions = {
   backgroundGsvTps: 0,
   reconnectAfterRotation: false,
   seed: 1,
+  skipSettled: false,
   tuning: {},
 };
 
@@ -130,6 +138,9 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
   const first = newPassword();
   db.setPassword(user, first);
   let target = sm.seed(secret(user, first));
+  /** skipSettled: the version before the current rotation, and the processes that stopped connecting. */
+  let rotationBase = target;
+  let stopped: Array<{ source: CredentialSource; held: string | undefined }> = [];
 
   const clock = { now: () => vt.now };
   const readsPerSecond: number[] = [];
@@ -190,9 +201,15 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       );
   };
   const exp = (mean: number) => -Math.log(1 - simRand()) * mean;
+  const skip = o.skipSettled && o.scenario !== 'steady';
   const arrive = (p: (typeof procs)[number]) => {
+    if (skip && p.held === target && target !== rotationBase) {
+      stopped.push(p);
+      return;
+    }
     connect(p);
-    vt.at(vt.now + exp(o.connIntervalMs), () => arrive(p));
+    const next = vt.now + exp(o.connIntervalMs);
+    vt.at(skip && next < START + o.warmupMs ? START + o.warmupMs + exp(o.connIntervalMs) : next, () => arrive(p));
   };
   for (const p of procs) vt.at(START + simRand() * o.startupMs, () => arrive(p));
 
@@ -248,6 +265,9 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       await advance(START + o.warmupMs);
       for (let r = 0; r < o.rotations; r++) {
         const at = vt.now;
+        rotationBase = target;
+        for (const p of stopped) vt.at(at + exp(o.connIntervalMs), () => arrive(p));
+        stopped = [];
         rotationsAtMs.push(at - START);
         held = 0;
         heldAt = undefined;

@@ -33,6 +33,8 @@ class Handle {
   }
 }
 
+const noop = () => {};
+
 /** mulberry32: a small, fast, seeded PRNG in [0, 1). */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
@@ -50,6 +52,7 @@ export class VirtualTime {
   now: number;
   readonly #heap: Timer[] = [];
   #seq = 0;
+  #cancelled = 0;
   #saved: Record<string, unknown> | undefined;
 
   constructor(start: number) {
@@ -64,7 +67,19 @@ export class VirtualTime {
   }
 
   cancel(h: unknown): void {
-    if (h instanceof Handle) h.t.cancelled = true;
+    if (!(h instanceof Handle) || h.t.cancelled) return;
+    h.t.cancelled = true;
+    // Drop the callback now (a cleared holdOpen interval would otherwise keep its closure for 24 days),
+    // and rebuild the heap once most of it is cleared timers.
+    h.t.fn = noop;
+    if (++this.#cancelled > 1_024 && this.#cancelled > this.#heap.length / 2) this.#compact();
+  }
+
+  #compact(): void {
+    const live = this.#heap.filter((t) => !t.cancelled);
+    this.#heap.length = 0;
+    this.#cancelled = 0;
+    for (const t of live) this.#push(t);
   }
 
   /** Replaces the timer globals and Math.random until uninstall(). */
@@ -117,7 +132,7 @@ export class VirtualTime {
           t.at += t.every;
           t.seq = this.#seq++;
           this.#push(t);
-        }
+        } else t.cancelled = true; // fired: a later clear has nothing to remove
         t.fn();
       }
       await new Promise<void>((r) => realSetImmediate(r));
@@ -133,7 +148,10 @@ export class VirtualTime {
 
   #peek(): Timer | undefined {
     const h = this.#heap;
-    while (h.length > 0 && h[0]!.cancelled) this.#pop();
+    while (h.length > 0 && h[0]!.cancelled) {
+      this.#pop();
+      this.#cancelled--;
+    }
     return h[0];
   }
 
