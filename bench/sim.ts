@@ -22,6 +22,7 @@ const HELP = `Usage: npm run bench -- sim [flags]
   --warmup-ms <ms>          first rotation at (default ${SIM_DEFAULTS.warmupMs})
   --interval-ms <ms>        between rotations and after the last (default ${SIM_DEFAULTS.rotationIntervalMs})
   --throttled-tps <n>       also run single-user with this much other GetSecretValue load in the account
+  --burst-ms <ms>           token bucket size in ms of the quota (default 1000; AWS documents none)
   --retry-attempts <n>      core retry.maxAttempts for every source (default: core's 3)
   --retry-max-delay-ms <ms> core retry.maxDelayMs (default: core's 2000)
   --spread-ms <ms>          core agent.spreadMs (default: core's 200)
@@ -63,6 +64,7 @@ async function main(): Promise<void> {
     'warmup-ms',
     'interval-ms',
     'throttled-tps',
+    'burst-ms',
     'retry-attempts',
     'retry-max-delay-ms',
     'spread-ms',
@@ -101,6 +103,7 @@ async function main(): Promise<void> {
     skipSettled: values['skip-settled'] === true,
     ...(quick ? { startupMs: 10_000, warmupMs: 15_000, rotationIntervalMs: 60_000, durationMs: 600_000 } : {}),
   };
+  if (v['burst-ms']) base.burstMs = int('burst-ms', v['burst-ms'], 1_000, 1);
   if (v['startup-ms']) base.startupMs = int('startup-ms', v['startup-ms'], 0, 1);
   if (v['warmup-ms']) base.warmupMs = int('warmup-ms', v['warmup-ms'], 0, 1);
   if (v['interval-ms']) base.rotationIntervalMs = int('interval-ms', v['interval-ms'], 0, 1);

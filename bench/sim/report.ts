@@ -45,7 +45,7 @@ export function formatSim(results: SimResult[]): string {
     const held =
       o.scenario === 'steady'
         ? '—'
-        : r.allHeldMs.map((ms) => (ms === undefined ? notAll : `${(ms / 1000).toFixed(1)} s`)).join(', ');
+        : r.allHeldMs.map((ms) => (typeof ms !== 'number' ? notAll : `${(ms / 1000).toFixed(1)} s`)).join(', ');
     const quota = g.available === g.quota ? n(g.quota) : `${n(g.available)} of ${n(g.quota)}`;
     const scenario = o.backgroundGsvTps > 0 ? `${o.scenario}, ${n(o.backgroundGsvTps)}/s other load` : o.scenario;
     lines.push(

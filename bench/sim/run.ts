@@ -41,6 +41,8 @@ export interface SimOptions {
   latencyMs: number;
   /** The rest of the account's GetSecretValue load, per second. */
   backgroundGsvTps: number;
+  /** Token bucket size in ms of the quota (AWS documents none; 1000 = one second's requests at once). */
+  burstMs: number;
   /** After each rotation every process reconnects within 100 ms (the real fleet bench kills idle sessions). */
   reconnectAfterRotation: boolean;
   seed: number;
@@ -111,6 +113,7 @@ export const SIM_DEFAULTS: SimOptions = {
   agentTtlMs: 300_000,
   latencyMs: 20,
   backgroundGsvTps: 0,
+  burstMs: 1_000,
   reconnectAfterRotation: false,
   seed: 1,
   skipSettled: false,
@@ -125,7 +128,11 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
   const rand = seededRandom(o.seed);
   const simRand = seededRandom(o.seed * 2_654_435_761);
   vt.install(rand);
-  const sm = new SecretsManagerModel(vt, { latencyMs: o.latencyMs, backgroundGsvTps: o.backgroundGsvTps });
+  const sm = new SecretsManagerModel(vt, {
+    latencyMs: o.latencyMs,
+    backgroundGsvTps: o.backgroundGsvTps,
+    burstMs: o.burstMs,
+  });
   const db = new DatabaseModel();
   const agents = new Map<string, HostAgent>();
   const restoreHttp = o.agent ? routeAgentHttp(agents) : undefined;

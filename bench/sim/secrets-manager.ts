@@ -5,7 +5,7 @@
  * empty gets a ThrottlingException. Quotas (AWS Secrets Manager quotas page, and "What's new"
  * 2025-03-04): GetSecretValue 10,000/s, DescribeSecret 40,000/s, the combined write APIs
  * (PutSecretValue, UpdateSecretVersionStage, UpdateSecret, …) 50/s, RotateSecret 50/s. AWS does not
- * document a burst size: each bucket holds one second of its rate.
+ * document a burst size: each bucket holds `burstMs` of its rate (default one second).
  */
 import type { VirtualTime } from './virtual-time.js';
 
@@ -25,15 +25,18 @@ export type Caller = 'fleet' | 'agent' | 'rotation';
 class TokenBucket {
   #tokens: number;
   #at: number;
+  readonly #capacity: number;
   constructor(
     readonly rate: number,
+    burstMs: number,
     now: number,
   ) {
-    this.#tokens = rate;
+    this.#capacity = Math.max(1, (rate * burstMs) / 1000);
+    this.#tokens = this.#capacity;
     this.#at = now;
   }
   take(now: number): boolean {
-    this.#tokens = Math.min(this.rate, this.#tokens + ((now - this.#at) / 1000) * this.rate);
+    this.#tokens = Math.min(this.#capacity, this.#tokens + ((now - this.#at) / 1000) * this.rate);
     this.#at = now;
     if (this.#tokens < 1) return false;
     this.#tokens -= 1;
@@ -62,6 +65,8 @@ export interface SmModelOptions {
   latencyMs: number;
   /** GetSecretValue requests per second the rest of the account makes (takes from the same quota). */
   backgroundGsvTps: number;
+  /** Bucket size as ms of the rate (1000: a full second of requests may come at once). */
+  burstMs: number;
 }
 
 export class SecretsManagerModel {
@@ -84,7 +89,7 @@ export class SecretsManagerModel {
     this.#start = vt.now;
     for (const api of APIS) {
       const rate = api === 'GetSecretValue' ? Math.max(1, QUOTAS[api] - o.backgroundGsvTps) : QUOTAS[api];
-      this.#buckets.set(api, new TokenBucket(rate, vt.now));
+      this.#buckets.set(api, new TokenBucket(rate, o.burstMs, vt.now));
       this.perSecond.set(api, { requests: [], throttled: [] });
     }
   }

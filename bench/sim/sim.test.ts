@@ -38,7 +38,7 @@ describe('fleet simulation (real core sources on simulated time)', () => {
   });
 
   it('throttles beyond the quota: with 5 GetSecretValue/s left to the fleet, calls are refused', async () => {
-    const r = await runSim({ ...small, backgroundGsvTps: 9_995 });
+    const r = await runSim({ ...small, processes: 30, backgroundGsvTps: 9_995 });
     expect(r.apis.GetSecretValue.available).toBe(5);
     expect(r.apis.GetSecretValue.throttled).toBeGreaterThan(0);
   });
