@@ -12,7 +12,8 @@ const ROTATIONS_PER_MONTH = 1;
 export function modeOf(r: SimResult): string {
   const t = r.options.tuning;
   const tuned = t.retry ? ` retry ${t.retry.maxAttempts}×≤${(t.retry.maxDelayMs ?? 2000) / 1000}s` : '';
-  return `${r.options.agent ? `agent (${r.options.perHost}/host)` : 'direct'}${tuned}`;
+  const burst = (r.options.burstMs ?? 1_000) === 1_000 ? '' : `, ${r.options.burstMs} ms burst`;
+  return `${r.options.agent ? `agent (${r.options.perHost}/host)` : 'direct'}${tuned}${burst}`;
 }
 
 /**
