@@ -5,6 +5,7 @@
  *   fleet      K processes with their own pools against one Secrets Manager (fleet.ts)
  *   agent-fleet  K processes on one host: each direct vs all through one Secrets Manager Agent (agent-fleet.ts)
  *   core       source.get() cache-hit micro-benchmark (core-get.ts)
+ *   sim        discrete-event simulation of 1,000–100,000 processes against Secrets Manager's quotas (sim.ts)
  *   cost       Secrets Manager cost of a fleet, from the newest drill result (cost.ts)
  *   cold-start require/import and start-to-first-query time vs the bare driver; bundle sizes (cold-start.ts)
  *   sm-outage  recovery after a Secrets Manager outage that overlapped a rotation (sm-outage.ts)
@@ -17,6 +18,7 @@ const SCRIPTS: Record<string, string> = {
   'agent-fleet': './agent-fleet.ts',
   core: './core-get.ts',
   cost: './cost.ts',
+  sim: './sim.ts',
   soak: './soak.ts',
   'cold-start': './cold-start.ts',
   'sm-outage': './sm-outage.ts',
