@@ -1,7 +1,7 @@
 export type { Admin, CreateUserOptions, ExpectRejectedOptions, UserCreds } from './admin.js';
 export { createAdmin, randomPassword, uniqueName } from './admin.js';
-export type { ConformanceClient, ConformanceContext, ConformanceSuiteOptions } from './conformance.js';
-export { runConformanceSuite, SCENARIOS } from './conformance.js';
+export type { CatalogTuning, ConformanceContext, ConformanceSuiteOptions } from './conformance.js';
+export { catalogOptions, fromCatalog, runConformanceSuite, SCENARIOS } from './conformance.js';
 export type { FaultMode, FaultProxy, FaultProxyOptions, ProxiedRequest } from './fault-proxy.js';
 export { HTTP_ONLY_MODES, SESSION_SQL, startFaultProxy } from './fault-proxy.js';
 export { type ConnectionWitness, startConnectionWitness } from './witness.js';

@@ -4,7 +4,7 @@
  * (the source's `logger`), event payloads, every error an adapter threw (with its `cause` chain and
  * `dbcredsRefreshError`, as `inspect` with hidden fields shows it, plus `message`, `String` and JSON),
  * and `inspect(…, { showHidden: true, depth: 10 })` of the source and of what the adapter's client
- * exposes (`ConformanceClient.inspectables`). `assertClean` fails if any password of the run appears.
+ * exposes (`LibraryClient.inspectables`). `assertClean` fails if any password of the run appears.
  */
 import { inspect } from 'node:util';
 import type { CredentialSource, Logger } from '@dbcreds/core';
