@@ -1,12 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core';
-import { noteOf } from './sql.js';
+import { type NoteRow, noteOf } from './sql.js';
 import type { LibraryEntry, NoteInput } from './types.js';
-
-interface NoteRow {
-  id: number;
-  author: string;
-  body: string;
-}
 
 /** MikroORM through `withRotatingCredentials` from `@dbcreds/mikro-orm` (PostgreSqlDriver or MySqlDriver). */
 export const mikroOrm: LibraryEntry = {

@@ -1,5 +1,12 @@
 import type { LibraryEngine, LibraryWorkload, NoteInput } from './types.js';
 
+/** A row of the `notes` table, for the ORMs' entity schemas. */
+export interface NoteRow {
+  id: number;
+  author: string;
+  body: string;
+}
+
 /** Runs one SQL statement through a library's raw query API and resolves to its rows. */
 export type RunSql = (sql: string, params?: unknown[]) => Promise<Array<Record<string, unknown>>>;
 

@@ -1,12 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { noteOf } from './sql.js';
+import { type NoteRow, noteOf } from './sql.js';
 import type { LibraryEntry, NoteInput } from './types.js';
-
-interface NoteRow {
-  id: number;
-  author: string;
-  body: string;
-}
 
 /** TypeORM through `withRotatingCredentials` from `@dbcreds/typeorm` (type postgres, mysql or mariadb). */
 export const typeorm: LibraryEntry = {
