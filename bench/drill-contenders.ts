@@ -4,7 +4,7 @@
  * shape (max connections, short idle timeout) and issues `SELECT 1` through its own query API.
  */
 import type { SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
-import { type LibraryClient, libraryByName } from 'dbcreds/testing';
+import { LIBRARY_NAMES, type LibraryClient, libraryByName } from 'dbcreds/testing';
 import mysql from 'mysql2';
 import pg from 'pg';
 import type { DrillEngine, DrillServer } from './drill-servers.js';
@@ -255,6 +255,11 @@ export const ORM_CONTENDERS: ContenderSpec[] = [dbcredsSequelize, dbcredsDrizzle
 export function contenderById(id: string): ContenderSpec {
   const m = /^powertools-(\d+)s$/.exec(id);
   if (m) return powertools(Number(m[1]));
+  // Any library of the catalog by `dbcreds-<name>` (the ones without a constant above too).
+  const library = /^dbcreds-(.+)$/.exec(id)?.[1];
+  if (library && LIBRARY_NAMES.includes(library) && !ORM_CONTENDERS.some((c) => c.id === id)) {
+    return viaCatalog(id, `dbcreds via ${library}`, library);
+  }
   const known = [...ALL_CONTENDERS, ...ORM_CONTENDERS];
   const found = known.find((c) => c.id === id);
   if (!found) {
