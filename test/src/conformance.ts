@@ -92,10 +92,9 @@ export interface ConformanceSuiteOptions {
   backend?: 'sdk' | 'agent';
 }
 
-/** Tuning of a catalog client for the suite: pool settings over the scenario's, the MariaDB driver. */
+/** Tuning of a catalog client for the suite: pool settings over the scenario's. */
 export interface CatalogTuning {
   pool?: Partial<LibraryPool>;
-  mariadbDriver?: boolean;
 }
 
 /** The catalog's client options for a scenario: its server, source and pool, `current_user` as the query. */
@@ -108,7 +107,6 @@ export function catalogOptions(ctx: ConformanceContext, tuning: CatalogTuning = 
     database: ctx.database,
     pool: { max: ctx.maxConnections, idleTimeoutMs: ctx.idleTimeoutMs, maxIdle: ctx.maxIdle, ...tuning.pool },
     workload: 'current-user',
-    ...(tuning.mariadbDriver === undefined ? {} : { mariadbDriver: tuning.mariadbDriver }),
   };
 }
 

@@ -2,7 +2,7 @@ import type { Transaction } from 'sequelize';
 import { noteOf, sqlWorkload } from './sql.js';
 import type { LibraryEntry, NoteInput } from './types.js';
 
-/** Sequelize through `withRotatingCredentials` from `@dbcreds/sequelize` (dialect postgres, mysql or mariadb). */
+/** Sequelize through `withRotatingCredentials` from `@dbcreds/sequelize` (dialect postgres or mysql). */
 export const sequelize: LibraryEntry = {
   name: 'sequelize',
   packages: ['@dbcreds/sequelize'],
@@ -13,7 +13,7 @@ export const sequelize: LibraryEntry = {
     const { withRotatingCredentials } = await import('@dbcreds/sequelize');
     // The first driver connections, for a leak audit (a churning pool has evicted most of them by then).
     const connections: unknown[] = [];
-    const dialect = o.engine === 'postgres' ? 'postgres' : o.mariadbDriver ? 'mariadb' : 'mysql';
+    const dialect = o.engine === 'postgres' ? 'postgres' : 'mysql';
     const timeout = o.pool.connectTimeoutMs;
     const db = new Sequelize(
       withRotatingCredentials(

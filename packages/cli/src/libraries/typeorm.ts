@@ -2,7 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { type NoteRow, noteOf } from './sql.js';
 import type { LibraryEntry, NoteInput } from './types.js';
 
-/** TypeORM through `withRotatingCredentials` from `@dbcreds/typeorm` (type postgres, mysql or mariadb). */
+/** TypeORM through `withRotatingCredentials` from `@dbcreds/typeorm` (type postgres or mysql). */
 export const typeorm: LibraryEntry = {
   name: 'typeorm',
   packages: ['@dbcreds/typeorm'],
@@ -29,7 +29,7 @@ export const typeorm: LibraryEntry = {
           )
         : withRotatingCredentials(
             {
-              type: o.mariadbDriver ? 'mariadb' : 'mysql',
+              type: 'mysql',
               ...common,
               extra: { maxIdle: o.pool.maxIdle ?? 0, idleTimeout: o.pool.idleTimeoutMs },
             },

@@ -55,8 +55,6 @@ export interface LibraryClientOptions {
   database: string;
   pool: LibraryPool;
   workload: LibraryWorkload;
-  /** On `mysql`: the library's MariaDB driver or dialect instead of its MySQL one (TypeORM, Sequelize). Default false. */
-  mariadbDriver?: boolean;
   /** Listen to the pool's 'error' events, for loads that kill sessions with no adapter in between (the drill). Default false. */
   ignorePoolErrors?: boolean;
 }
