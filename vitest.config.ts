@@ -1,22 +1,17 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vitest/config';
 import type { InlineConfig } from 'vitest/node';
 
 const r = (p: string) => fileURLToPath(new URL(p, import.meta.url));
-const pkgs = [
-  'core',
-  'pg',
-  'mysql2',
-  'mariadb',
-  'knex',
-  'typeorm',
-  'mikro-orm',
-  'prisma',
-  'sequelize',
-  'rotation',
-  'local-secrets-manager',
-];
+/**
+ * The workspace packages (packages/<dir>/package.json name → its src/index.ts), read at config time so a
+ * new package needs no edit here.
+ */
+const pkgs = readdirSync(r('./packages'))
+  .filter((dir) => existsSync(r(`./packages/${dir}/package.json`)) && existsSync(r(`./packages/${dir}/src/index.ts`)))
+  .map((dir) => ({ dir, name: JSON.parse(readFileSync(r(`./packages/${dir}/package.json`), 'utf8')).name as string }));
 
 /**
  * The `unit` project: no database, no test bed (its globalSetup is not run, so a file here that asks for
@@ -128,12 +123,11 @@ export default defineConfig({
   resolve: {
     // Tests run against the sources, never a stale dist/.
     alias: [
-      ...pkgs.map((p) => ({ find: new RegExp(`^@dbcreds/${p}$`), replacement: r(`./packages/${p}/src/index.ts`) })),
+      ...pkgs.map((p) => ({ find: new RegExp(`^${p.name}$`), replacement: r(`./packages/${p.dir}/src/index.ts`) })),
       { find: /^@dbcreds\/core\/adapter$/, replacement: r('./packages/core/src/adapter/index.ts') },
       { find: /^@dbcreds\/core\/iam$/, replacement: r('./packages/core/src/iam.ts') },
       { find: /^@dbcreds\/knex\/dialect$/, replacement: r('./packages/knex/src/dialect.ts') },
       { find: /^@dbcreds\/testbed$/, replacement: r('./test/src/index.ts') },
-      { find: /^dbcreds$/, replacement: r('./packages/cli/src/index.ts') },
       { find: /^dbcreds\/testing$/, replacement: r('./packages/cli/src/testing.ts') },
     ],
   },

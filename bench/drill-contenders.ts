@@ -4,6 +4,7 @@
  * shape (max connections, short idle timeout) and issues `SELECT 1` through its own query API.
  */
 import type { SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
+import { LIBRARY_NAMES, type LibraryClient, libraryByName } from 'dbcreds/testing';
 import mysql from 'mysql2';
 import pg from 'pg';
 import type { DrillEngine, DrillServer } from './drill-servers.js';
@@ -24,16 +25,11 @@ export interface ContenderContext {
   pool: { max: number; idleTimeoutMs: number; connectTimeoutMs: number };
 }
 
-export interface ContenderInstance {
-  /** One round trip through the contender's own query API. */
-  query(): Promise<void>;
-  close(): Promise<void>;
-}
-
 export interface ContenderSpec {
   id: string;
   label: string;
-  create(ctx: ContenderContext): Promise<ContenderInstance>;
+  /** A client whose `query()` is one round trip (`SELECT 1`) through the contender's own query API. */
+  create(ctx: ContenderContext): Promise<LibraryClient>;
 }
 
 function silence(pool: { on(event: 'error', listener: (err: Error) => void): unknown }): void {
@@ -41,7 +37,7 @@ function silence(pool: { on(event: 'error', listener: (err: Error) => void): unk
   pool.on('error', () => {});
 }
 
-function naivePg(ctx: ContenderContext): ContenderInstance {
+function naivePg(ctx: ContenderContext): LibraryClient {
   const pool = new pg.Pool({
     host: ctx.server.host,
     port: ctx.server.port,
@@ -76,7 +72,7 @@ function mysqlPoolOptions(ctx: ContenderContext, user: string, password: string)
   };
 }
 
-function naiveMysql(ctx: ContenderContext): ContenderInstance {
+function naiveMysql(ctx: ContenderContext): LibraryClient {
   const pool = mysql.createPool(mysqlPoolOptions(ctx, ctx.initial.username, ctx.initial.password));
   silence(pool);
   const p = pool.promise();
@@ -214,126 +210,42 @@ export const awsWrapper: ContenderSpec = {
   },
 };
 
-type DbcredsPool =
-  | { engine: 'postgres'; pool: import('@dbcreds/pg').RetryingPool }
-  | { engine: 'mysql'; pool: mysql.Pool };
-
-/** `createPool(source, config)` from `@dbcreds/pg` / `@dbcreds/mysql2` with the drill's pool shape, defaults otherwise. */
-async function dbcredsPool(ctx: ContenderContext): Promise<DbcredsPool> {
-  const source = { secretId: ctx.secretId, clientConfig: ctx.clientConfig };
-  if (ctx.engine === 'postgres') {
-    const { createPool } = await import('@dbcreds/pg');
-    const pool = createPool(source, {
-      host: ctx.server.host,
-      port: ctx.server.port,
-      database: ctx.server.database,
-      max: ctx.pool.max,
-      idleTimeoutMillis: ctx.pool.idleTimeoutMs,
-      connectionTimeoutMillis: ctx.pool.connectTimeoutMs,
-    });
-    silence(pool);
-    return { engine: 'postgres', pool };
-  }
-  const { createPool } = await import('@dbcreds/mysql2');
-  const { user: _u, password: _p, ...options } = mysqlPoolOptions(ctx, '', '');
-  const pool = createPool(source, options);
-  silence(pool);
-  return { engine: 'mysql', pool };
+/**
+ * dbcreds through the catalog of libraries (`dbcreds/testing`): `library`'s client with the drill's pool shape,
+ * defaults otherwise.
+ */
+function connectVia(library: string, ctx: ContenderContext): Promise<LibraryClient> {
+  return libraryByName(library).connect({
+    engine: ctx.engine,
+    source: { secretId: ctx.secretId, clientConfig: ctx.clientConfig },
+    host: ctx.server.host,
+    port: ctx.server.port,
+    database: ctx.server.database,
+    pool: { max: ctx.pool.max, idleTimeoutMs: ctx.pool.idleTimeoutMs, connectTimeoutMs: ctx.pool.connectTimeoutMs },
+    workload: 'select-1',
+    ignorePoolErrors: true,
+  });
 }
 
-const endPool = (p: DbcredsPool): Promise<void> => (p.engine === 'postgres' ? p.pool.end() : p.pool.promise().end());
+const viaCatalog = (id: string, label: string, library: string): ContenderSpec => ({
+  id,
+  label,
+  create: (ctx) => connectVia(library, ctx),
+});
 
 /** 4. dbcreds: `createPool(source, config)` from `@dbcreds/pg` / `@dbcreds/mysql2`, defaults otherwise. */
 export const dbcreds: ContenderSpec = {
   id: 'dbcreds',
   label: 'dbcreds createPool',
-  async create(ctx) {
-    const p = await dbcredsPool(ctx);
-    const query = p.engine === 'postgres' ? () => p.pool.query('SELECT 1') : () => p.pool.promise().query('SELECT 1');
-    return {
-      query: async () => {
-        await query();
-      },
-      close: () => endPool(p),
-    };
-  },
+  create: (ctx) => connectVia(ctx.engine === 'postgres' ? 'pg' : 'mysql2', ctx),
 };
 
 /** dbcreds through Drizzle (`drizzle(pool)` over the same pools): not in the default run. */
-export const dbcredsDrizzle: ContenderSpec = {
-  id: 'dbcreds-drizzle',
-  label: 'dbcreds pool via Drizzle',
-  async create(ctx) {
-    const { sql } = await import('drizzle-orm');
-    const p = await dbcredsPool(ctx);
-    let execute: () => Promise<unknown>;
-    if (p.engine === 'postgres') {
-      const db = (await import('drizzle-orm/node-postgres')).drizzle(p.pool);
-      execute = () => db.execute(sql`SELECT 1`);
-    } else {
-      const db = (await import('drizzle-orm/mysql2')).drizzle(p.pool);
-      execute = () => db.execute(sql`SELECT 1`);
-    }
-    return {
-      query: async () => {
-        await execute();
-      },
-      close: () => endPool(p),
-    };
-  },
-};
-
+export const dbcredsDrizzle = viaCatalog('dbcreds-drizzle', 'dbcreds pool via Drizzle', 'drizzle');
 /** dbcreds through Kysely (`PostgresDialect` / `MysqlDialect` over the same pools): not in the default run. */
-export const dbcredsKysely: ContenderSpec = {
-  id: 'dbcreds-kysely',
-  label: 'dbcreds pool via Kysely',
-  async create(ctx) {
-    const { Kysely, MysqlDialect, PostgresDialect, sql } = await import('kysely');
-    const p = await dbcredsPool(ctx);
-    const dialect =
-      p.engine === 'postgres' ? new PostgresDialect({ pool: p.pool }) : new MysqlDialect({ pool: p.pool });
-    const db = new Kysely<Record<string, never>>({ dialect });
-    return {
-      query: async () => {
-        await sql`SELECT 1`.execute(db);
-      },
-      close: () => db.destroy(),
-    };
-  },
-};
-
+export const dbcredsKysely = viaCatalog('dbcreds-kysely', 'dbcreds pool via Kysely', 'kysely');
 /** dbcreds' Sequelize adapter (`withRotatingCredentials`, dialect postgres / mysql): not in the default run. */
-export const dbcredsSequelize: ContenderSpec = {
-  id: 'dbcreds-sequelize',
-  label: 'dbcreds Sequelize adapter',
-  async create(ctx) {
-    const { Sequelize } = await import('sequelize');
-    const { withRotatingCredentials } = await import('@dbcreds/sequelize');
-    const sequelize = new Sequelize(
-      withRotatingCredentials(
-        {
-          dialect: ctx.engine === 'postgres' ? 'postgres' : 'mysql',
-          host: ctx.server.host,
-          port: ctx.server.port,
-          database: ctx.server.database,
-          pool: { min: 0, max: ctx.pool.max, idle: ctx.pool.idleTimeoutMs, evict: 100 },
-          dialectOptions:
-            ctx.engine === 'postgres'
-              ? { connectionTimeoutMillis: ctx.pool.connectTimeoutMs }
-              : { connectTimeout: ctx.pool.connectTimeoutMs },
-          logging: false,
-        },
-        { secretId: ctx.secretId, clientConfig: ctx.clientConfig },
-      ),
-    );
-    return {
-      query: async () => {
-        await sequelize.query('SELECT 1');
-      },
-      close: () => sequelize.close(),
-    };
-  },
-};
+export const dbcredsSequelize = viaCatalog('dbcreds-sequelize', 'dbcreds Sequelize adapter', 'sequelize');
 
 /** The default run: dbcreds and its peers. */
 export const ALL_CONTENDERS: ContenderSpec[] = [naive, powertools(300), powertools(5), awsWrapper, dbcreds];
@@ -343,6 +255,11 @@ export const ORM_CONTENDERS: ContenderSpec[] = [dbcredsSequelize, dbcredsDrizzle
 export function contenderById(id: string): ContenderSpec {
   const m = /^powertools-(\d+)s$/.exec(id);
   if (m) return powertools(Number(m[1]));
+  // Any library of the catalog by `dbcreds-<name>` (the ones without a constant above too).
+  const library = /^dbcreds-(.+)$/.exec(id)?.[1];
+  if (library && LIBRARY_NAMES.includes(library) && !ORM_CONTENDERS.some((c) => c.id === id)) {
+    return viaCatalog(id, `dbcreds via ${library}`, library);
+  }
   const known = [...ALL_CONTENDERS, ...ORM_CONTENDERS];
   const found = known.find((c) => c.id === id);
   if (!found) {

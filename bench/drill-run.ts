@@ -19,7 +19,8 @@ import {
 import type { LocalSecretsManager } from '@dbcreds/local-secrets-manager';
 import { createRotationHandler } from '@dbcreds/rotation';
 import type { DrillTimeline } from './drill-chart.js';
-import type { ContenderContext, ContenderInstance, ContenderSpec } from './drill-contenders.js';
+import type { LibraryClient } from 'dbcreds/testing';
+import type { ContenderContext, ContenderSpec } from './drill-contenders.js';
 import {
   createDrillAdmin,
   type DrillAdmin,
@@ -331,7 +332,7 @@ export async function runContender(env: DrillEnv, spec: ContenderSpec): Promise<
   process.on('uncaughtException', onUncaught);
   process.on('unhandledRejection', onUncaught);
 
-  let instance: ContenderInstance | undefined;
+  let instance: LibraryClient | undefined;
   const getsBefore = sm.callCount('GetSecretValue');
   const drillGetsBefore = gets();
   // The contender's GetSecretValue calls over time: the SM counter minus the drill's own, sampled.

@@ -17,7 +17,8 @@ const HELP = `Usage: pnpm --filter @dbcreds/bench drill [flags]
 
   --engines <list>          postgres,mysql (default both)
   --contenders <list>       ${ALL_CONTENDERS.map((c) => c.id).join(',')} (default all; any powertools-<N>s)
-                            also ${ORM_CONTENDERS.map((c) => c.id).join(',')} (dbcreds through each ORM), or 'orms' for those three
+                            also ${ORM_CONTENDERS.map((c) => c.id).join(',')} (dbcreds through each ORM), or 'orms' for those three;
+                            any dbcreds-<library> of the catalog (dbcreds/testing)
   --workers <n>             concurrent workers per contender (default ${DEFAULT_DRILL_OPTIONS.workers})
   --rotations <n>           rotations per contender (default ${DEFAULT_DRILL_OPTIONS.rotations})
   --interval-ms <ms>        time between rotations and after the last (default ${DEFAULT_DRILL_OPTIONS.intervalMs})

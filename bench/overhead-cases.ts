@@ -1,11 +1,11 @@
 /**
  * The pairs of the overhead benchmark: for each driver pool and ORM, the plain library with a fixed
- * user/password ("raw") and the same library through dbcreds, with the same pool settings. Every
- * side answers `SELECT 1` through the library's own query API.
+ * user/password ("raw") and the same library through dbcreds (its client from the catalog of libraries,
+ * `dbcreds/testing`), with the same pool settings. Every side answers `SELECT 1` through the library's own
+ * query API.
  */
 import type { SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
-import { createPool as createMysqlPool } from '@dbcreds/mysql2';
-import { createPool as createPgPool } from '@dbcreds/pg';
+import { type LibraryClient, type LibraryClientOptions, libraryByName } from 'dbcreds/testing';
 import mysql from 'mysql2';
 import pg from 'pg';
 import type { DrillEngine, DrillServer } from './drill-servers.js';
@@ -26,19 +26,35 @@ export interface CaseContext {
   idleTimeoutMs: number;
 }
 
-export interface Side {
-  query(): Promise<unknown>;
-  close(): Promise<void>;
-}
-
 export interface OverheadCase {
   id: string;
   engine: DrillEngine;
   /** Why a mode is not measured for this case (then `build` is not called for it). */
   skip?: Partial<Record<Mode, string>>;
-  raw(ctx: CaseContext): Promise<Side>;
-  dbcreds(ctx: CaseContext): Promise<Side>;
+  raw(ctx: CaseContext): Promise<LibraryClient>;
+  dbcreds(ctx: CaseContext): Promise<LibraryClient>;
 }
+
+/** The dbcreds side's client options: the pair's pool shape, `SELECT 1`. */
+function clientOptions(ctx: CaseContext): LibraryClientOptions {
+  return {
+    engine: ctx.engine,
+    source: ctx.source,
+    ...endpoint(ctx),
+    pool: {
+      max: ctx.poolMax,
+      idleTimeoutMs: ctx.idleTimeoutMs,
+      // mysql2: maxIdle 0 closes every connection idle for idleTimeout (churn); steady keeps them all.
+      maxIdle: ctx.mode === 'churn' ? 0 : ctx.poolMax,
+      reapIntervalMs: Math.min(1000, ctx.idleTimeoutMs),
+    },
+    workload: 'select-1',
+    ignorePoolErrors: true,
+  };
+}
+
+/** The dbcreds side of a pair: the catalog's client of `library`. */
+const viaCatalog = (library: string) => (ctx: CaseContext) => libraryByName(library).connect(clientOptions(ctx));
 
 const silence = (pool: { on(e: 'error', l: () => void): unknown }) => pool.on('error', () => {});
 
@@ -70,10 +86,7 @@ const pgPool: OverheadCase = {
     silence(pool);
     return { query: () => pool.query('SELECT 1'), close: () => pool.end() };
   },
-  async dbcreds(ctx) {
-    const pool = createPgPool(ctx.source, pgPoolConfig(ctx));
-    return { query: () => pool.query('SELECT 1'), close: () => pool.end() };
-  },
+  dbcreds: viaCatalog('pg'),
 };
 
 const mysql2Pool: OverheadCase = {
@@ -85,12 +98,7 @@ const mysql2Pool: OverheadCase = {
     const p = pool.promise();
     return { query: () => p.query('SELECT 1'), close: () => p.end() };
   },
-  async dbcreds(ctx) {
-    const pool = createMysqlPool(ctx.source, mysqlPoolOptions(ctx));
-    silence(pool);
-    const p = pool.promise();
-    return { query: () => p.query('SELECT 1'), close: () => p.end() };
-  },
+  dbcreds: viaCatalog('mysql2'),
 };
 
 /**
@@ -109,7 +117,7 @@ function knexCase(engine: DrillEngine): OverheadCase {
     idleTimeoutMillis: ctx.idleTimeoutMs,
     reapIntervalMillis: Math.min(1000, ctx.idleTimeoutMs),
   });
-  const side = async (k: import('knex').Knex): Promise<Side> => ({
+  const side = async (k: import('knex').Knex): Promise<LibraryClient> => ({
     query: () => k.raw('SELECT 1'),
     close: () => k.destroy(),
   });
@@ -121,11 +129,7 @@ function knexCase(engine: DrillEngine): OverheadCase {
       const connection = { ...endpoint(ctx), user: ctx.login.username, password: ctx.login.password };
       return side(knex({ client, connection, pool: pool(ctx) }));
     },
-    async dbcreds(ctx) {
-      const { default: knex } = await import('knex');
-      const { withRotatingCredentials } = await import('@dbcreds/knex');
-      return side(knex(withRotatingCredentials({ client, connection: endpoint(ctx), pool: pool(ctx) }, ctx.source)));
-    },
+    dbcreds: viaCatalog('knex'),
   };
 }
 
@@ -139,7 +143,7 @@ function typeormCase(engine: DrillEngine): OverheadCase {
         : { maxIdle: ctx.mode === 'churn' ? 0 : ctx.poolMax, idleTimeout: ctx.idleTimeoutMs },
   });
   const type = engine === 'postgres' ? ('postgres' as const) : ('mysql' as const);
-  const side = async (ds: import('typeorm').DataSource): Promise<Side> => {
+  const side = async (ds: import('typeorm').DataSource): Promise<LibraryClient> => {
     await ds.initialize();
     return { query: () => ds.query('SELECT 1'), close: () => ds.destroy() };
   };
@@ -152,11 +156,7 @@ function typeormCase(engine: DrillEngine): OverheadCase {
         new DataSource({ type, ...options(ctx), username: ctx.login.username, password: ctx.login.password } as never),
       );
     },
-    async dbcreds(ctx) {
-      const { DataSource } = await import('typeorm');
-      const { withRotatingCredentials } = await import('@dbcreds/typeorm');
-      return side(new DataSource(withRotatingCredentials({ type, ...options(ctx) } as never, ctx.source)));
-    },
+    dbcreds: viaCatalog('typeorm'),
   };
 }
 
@@ -183,7 +183,7 @@ function mikroOrmCase(engine: DrillEngine): OverheadCase {
     pool: { min: 0, max: ctx.poolMax, idleTimeoutMillis: ctx.idleTimeoutMs },
     debug: false,
   });
-  const side = (orm: import('@mikro-orm/core').MikroORM): Side => ({
+  const side = (orm: import('@mikro-orm/core').MikroORM): LibraryClient => ({
     query: () => orm.em.getConnection().execute('SELECT 1'),
     close: () => orm.close(true),
   });
@@ -195,11 +195,7 @@ function mikroOrmCase(engine: DrillEngine): OverheadCase {
       const opts = { ...options(ctx, driver, entity), user: ctx.login.username, password: ctx.login.password };
       return side(await MikroORM.init(opts as never));
     },
-    async dbcreds(ctx) {
-      const { MikroORM, driver, entity } = await load();
-      const { withRotatingCredentials } = await import('@dbcreds/mikro-orm');
-      return side(await MikroORM.init(withRotatingCredentials(options(ctx, driver, entity) as never, ctx.source)));
-    },
+    dbcreds: viaCatalog('mikro-orm'),
   };
 }
 
@@ -208,12 +204,12 @@ type AnyPrisma = { $queryRaw(q: TemplateStringsArray): Promise<unknown>; $discon
 type PrismaCtor = new (o: any) => AnyPrisma;
 
 function prismaCase(engine: DrillEngine): OverheadCase {
-  // The generated clients of @dbcreds/prisma's tests (scripts/setup.sh generates them).
+  // The generated clients the catalog's Prisma entry uses (the dbcreds side), so both sides run the same client.
   const client = async (): Promise<PrismaCtor> =>
     engine === 'postgres'
-      ? (await import('../packages/prisma/test/generated/postgres/client.ts')).PrismaClient
-      : (await import('../packages/prisma/test/generated/mysql/client.ts')).PrismaClient;
-  const side = (prisma: AnyPrisma): Side => ({
+      ? (await import('../packages/cli/src/demo/generated/postgres/client.ts')).PrismaClient
+      : (await import('../packages/cli/src/demo/generated/mysql/client.ts')).PrismaClient;
+  const side = (prisma: AnyPrisma): LibraryClient => ({
     query: () => prisma.$queryRaw`SELECT 1`,
     close: () => prisma.$disconnect(),
   });
@@ -229,19 +225,18 @@ function prismaCase(engine: DrillEngine): OverheadCase {
       }
       const { PrismaMariaDb } = await import('@prisma/adapter-mariadb');
       const { MARIADB_POOL_DEFAULTS } = await import('@dbcreds/mariadb');
-      const config = { ...MARIADB_POOL_DEFAULTS, ...endpoint(ctx), ...login, connectionLimit: ctx.poolMax };
+      // The catalog's idle timeout (mariadb's is in seconds), so both sides churn alike.
+      const idleTimeout = Math.max(1, Math.round(ctx.idleTimeoutMs / 1000));
+      const config = {
+        ...MARIADB_POOL_DEFAULTS,
+        ...endpoint(ctx),
+        ...login,
+        connectionLimit: ctx.poolMax,
+        idleTimeout,
+      };
       return side(new Client({ adapter: new PrismaMariaDb(config) }));
     },
-    async dbcreds(ctx) {
-      const Client = await client();
-      const { withRotatingCredentials } = await import('@dbcreds/prisma');
-      const pool =
-        engine === 'postgres'
-          ? { max: ctx.poolMax, idleTimeoutMillis: ctx.idleTimeoutMs }
-          : { connectionLimit: ctx.poolMax };
-      const provider = engine === 'postgres' ? ('postgres' as const) : ('mysql' as const);
-      return side(new Client(withRotatingCredentials({}, ctx.source, { provider, ...endpoint(ctx), pool })));
-    },
+    dbcreds: viaCatalog('prisma'),
   };
 }
 

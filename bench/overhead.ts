@@ -13,7 +13,8 @@ import { putDbSecret } from '@dbcreds/testbed';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { exitOnSignals, int, parseFlags, writeReport } from './cli.js';
-import { ALL_CASES, type CaseContext, type Mode, type OverheadCase, type Side } from './overhead-cases.js';
+import type { LibraryClient } from 'dbcreds/testing';
+import { ALL_CASES, type CaseContext, type Mode, type OverheadCase } from './overhead-cases.js';
 import {
   createDrillAdmin,
   type DrillEngine,
@@ -133,7 +134,7 @@ const cpuUs = (since: NodeJS.CpuUsage) => {
 
 /** One round. steady: `concurrency` workers × `queries`; churn: bursts after an emptied pool (only bursts timed). */
 async function round(
-  side: Side,
+  side: LibraryClient,
   mode: Mode,
   o: OverheadOptions,
   reap: () => Promise<void>,
@@ -201,7 +202,7 @@ async function measurePair(
   const reason = c.skip?.[ctx.mode];
   if (reason) return { ...result, skipped: reason };
   const counter = loginCounter(server);
-  const sides: Side[] = [];
+  const sides: LibraryClient[] = [];
   try {
     const raw = await c.raw(ctx);
     sides.push(raw);

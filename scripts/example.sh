@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs an example app: scripts/example.sh <knex|typeorm|mikro-orm|prisma|pg|mysql2|sequelize|drizzle|kysely> [--aws]
+# Runs an example app: scripts/example.sh <a folder of examples/> [--aws]
 #   default: against the embedded default (private PostgreSQL + local Secrets Manager, removed on exit)
 #   --aws:   against the secret in DBCREDS_SECRET_ID and the usual AWS configuration (AWS_REGION, ...)
 set -euo pipefail

@@ -6,13 +6,14 @@
  */
 import mysql from 'mysql2';
 import pg from 'pg';
-import { type ConformanceClient, runConformanceSuite } from './src/index.js';
+import type { LibraryClient } from 'dbcreds/testing';
+import { runConformanceSuite } from './src/index.js';
 
 runConformanceSuite({
   name: 'naive pool (honesty check)',
   scenarios: [1, 2, 3, 4, 5, 10, 11, 12, 13, 15],
   expectFailures: [2, 3, 4, 5, 10, 11, 12, 13, 15],
-  async create(ctx): Promise<ConformanceClient> {
+  async create(ctx): Promise<LibraryClient<string>> {
     const creds = await ctx.source.get(); // read once, never again
     if (ctx.engine === 'postgres') {
       const pool = new pg.Pool({

@@ -39,20 +39,11 @@ import { gunzipSync } from 'node:zlib';
 const execFileAsync = promisify(execFile);
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const PACKAGES = [
-  'core',
-  'pg',
-  'mysql2',
-  'mariadb',
-  'knex',
-  'typeorm',
-  'mikro-orm',
-  'prisma',
-  'sequelize',
-  'rotation',
-  'local-secrets-manager',
-  'cli',
-];
+/** Every publishable package: the folders of packages/ whose package.json is not private (no list to keep). */
+const PACKAGES = readdirSync(join(ROOT, 'packages')).filter((dir) => {
+  const manifest = join(ROOT, 'packages', dir, 'package.json');
+  return existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).private !== true;
+});
 /** Peers the snippets and the consumer type-check need (versions the workspace tests with). */
 const PEERS = [
   'pg@8.23.1',

@@ -12,6 +12,7 @@ import {
   type DbCredentials,
   isAuthError,
 } from '@dbcreds/core';
+import type { LibraryClient, LibraryClientOptions, LibraryEntry, LibraryPool } from 'dbcreds/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Admin, createAdmin, randomPassword, type UserCreds } from './admin.js';
 import { currentAudit, LeakAudit, rememberPassword, setCurrentAudit } from './leak-audit.js';
@@ -30,17 +31,12 @@ import {
 import { ENGINES, type EngineName, serverFor } from './servers.js';
 import { startConnectionWitness } from './witness.js';
 
-/** What an adapter's test wraps: one round trip through the library's own API. */
-export interface ConformanceClient {
-  /** One query through the library's normal query API; resolves to `current_user` (MySQL: `CURRENT_USER()`). */
-  query(): Promise<string>;
-  /** Runs `body` inside one transaction (BEGIN … COMMIT) through the library's transaction API. */
-  transaction(body: (query: () => Promise<string>) => Promise<void>): Promise<void>;
-  /** Ends the pool / ORM. Must not close `ctx.source` (the suite does). */
-  close(): Promise<void>;
-  /** The library's objects (pool, ORM instance…) for the leak audit's `inspect` (optional). */
-  inspectables?(): unknown[];
-}
+/**
+ * The client the suite drives, as `create` returns it: `query()` resolves to `current_user` (MySQL:
+ * `CURRENT_USER()`), `transaction` is required; `close` must not close `ctx.source` (the suite does).
+ */
+type SuiteClient = Required<Pick<LibraryClient<string>, 'query' | 'transaction' | 'close'>> &
+  Pick<LibraryClient, 'inspectables'>;
 
 export interface ConformanceContext {
   engine: EngineName;
@@ -76,7 +72,8 @@ export interface ConformanceSuiteOptions {
   name: string;
   /** Default: ENGINES (PostgreSQL-scram and MariaDB). */
   engines?: EngineName[];
-  create(ctx: ConformanceContext): Promise<ConformanceClient>;
+  /** A client of the library (usually {@link fromCatalog}); `query()` resolves to the session's user. */
+  create(ctx: ConformanceContext): Promise<LibraryClient>;
   /** Scenario numbers expected to FAIL (run with `it.fails`): for the naive-pool honesty test. */
   expectFailures?: number[];
   /** Scenario numbers to run (default: all, see SCENARIOS). */
@@ -120,6 +117,31 @@ export interface Mount {
  * up: per write of the mount, up to this many more reads than the Secrets Manager bounds allow.
  */
 const MOUNT_READS_PER_WRITE = 12;
+/** Tuning of a catalog client for the suite: pool settings over the scenario's. */
+export interface CatalogTuning {
+  pool?: Partial<LibraryPool>;
+}
+
+/** The catalog's client options for a scenario: its server, source and pool, `current_user` as the query. */
+export function catalogOptions(ctx: ConformanceContext, tuning: CatalogTuning = {}): LibraryClientOptions {
+  return {
+    engine: ctx.engine,
+    source: ctx.source,
+    host: ctx.host,
+    port: ctx.port,
+    database: ctx.database,
+    pool: { max: ctx.maxConnections, idleTimeoutMs: ctx.idleTimeoutMs, maxIdle: ctx.maxIdle, ...tuning.pool },
+    workload: 'current-user',
+  };
+}
+
+/** `create` for the suite: the catalog entry's client of `library` (dbcreds/testing), tuned. */
+export function fromCatalog(
+  library: LibraryEntry,
+  tuning?: CatalogTuning,
+): (ctx: ConformanceContext) => Promise<LibraryClient> {
+  return (ctx) => library.connect(catalogOptions(ctx, tuning));
+}
 
 /** Scenario numbers and titles. */
 export const SCENARIOS = {
@@ -582,7 +604,7 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
           const secretId = rdsManagedSecretName();
           await putDbSecret(sm.client, secretId, secretStringFor('rds-managed', engine, user));
           const source = createCredentialSource({ secretId, client: sm.client });
-          let client: ConformanceClient | undefined;
+          let client: LibraryClient | undefined;
           try {
             await witness.selfCheck(); // a client defaulting to localhost:<port> would be counted
             const baseline = witness.connections;
@@ -715,7 +737,7 @@ class Scenario {
   attempts = 0;
   /** `client.query()` outcomes over the scenario (DBCREDS_CONFORMANCE_REPORT). */
   readonly queries = { ok: 0, failed: 0 };
-  client!: ConformanceClient;
+  client!: SuiteClient;
   /** The shape new secret versions are written in (`secretFor`). */
   shape: SecretShape = 'rds';
   /** The shape the secret was created in (the sources' `secretKeys`). */
@@ -803,13 +825,17 @@ class Scenario {
       maxConnections: MAX_CONNECTIONS,
     });
     // Counts queries for the report (failures include those scenarios 6 and 7 provoke on purpose).
+    const { transaction } = client;
+    if (!transaction) throw new TypeError(`${engine}: the conformance suite needs the client's transaction()`);
     s.client = {
-      ...client,
+      close: () => client.close(),
+      transaction: (body) => transaction.call(client, (q) => body(async () => String(await q()))),
+      ...(client.inspectables ? { inspectables: client.inspectables.bind(client) } : {}),
       query: () =>
         client.query().then(
           (u) => {
             s.queries.ok++;
-            return u;
+            return String(u);
           },
           (err: unknown) => {
             s.queries.failed++;
@@ -907,7 +933,7 @@ class Load {
   private inFlight = 0;
 
   constructor(
-    private readonly client: ConformanceClient,
+    private readonly client: SuiteClient,
     concurrency: number,
   ) {
     this.workers = Array.from({ length: concurrency }, () => this.work());

@@ -2,6 +2,7 @@ import { type CredentialSource, createCredentialSource } from '@dbcreds/core';
 import {
   type LocalStack,
   type NotesServer,
+  LIBRARIES,
   type NotesStore,
   rotationSmoke,
   serveNotes,
@@ -20,7 +21,7 @@ export interface ExampleSmokeOptions {
    * child process, with `stack.env`) and returns its URL and a `close()`.
    */
   serve?(stack: LocalStack, engine: EngineName): Promise<NotesServer>;
-  /** Engines the example supports. Default `ENGINES` (PostgreSQL, MariaDB). */
+  /** Engines the example supports. Default: the catalog entry's of `library` (dbcreds/testing), else `ENGINES`. */
   engines?: readonly EngineName[];
 }
 
@@ -30,7 +31,12 @@ export interface ExampleSmokeOptions {
  * password is refused, then two alternating-users rotations), asserting every write survived, the
  * first user seen and at most 4 GetSecretValue calls by the app (AWSCURRENT + AWSPENDING per rotation that bit).
  */
-export function describeExampleSmoke({ library, createStore, serve, engines = ENGINES }: ExampleSmokeOptions): void {
+export function describeExampleSmoke({
+  library,
+  createStore,
+  serve,
+  engines = LIBRARIES.find((l) => l.name === library)?.engines ?? ENGINES,
+}: ExampleSmokeOptions): void {
   describe.each([...engines])(`${library} example on %s`, (engine) => {
     let stack: LocalStack;
     let app: NotesServer;

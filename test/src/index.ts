@@ -1,8 +1,13 @@
 export type { Admin, CreateUserOptions, ExpectRejectedOptions, UserCreds } from './admin.js';
 export { createAdmin, randomPassword, uniqueName } from './admin.js';
-export type { ConformanceClient, ConformanceContext, ConformanceSuiteOptions } from './conformance.js';
-export type { Mount, MountedBackend } from './conformance.js';
-export { runConformanceSuite, SCENARIOS } from './conformance.js';
+export type {
+  CatalogTuning,
+  ConformanceContext,
+  ConformanceSuiteOptions,
+  Mount,
+  MountedBackend,
+} from './conformance.js';
+export { catalogOptions, fromCatalog, runConformanceSuite, SCENARIOS } from './conformance.js';
 export { type CsiMountOptions, csiMount } from './csi-mount.js';
 export { CsiReconciler, type CsiReconcilerOptions } from './csi-reconciler.js';
 export { KubeletWriter, type KubeletWriterOptions } from './kubelet-writer.js';

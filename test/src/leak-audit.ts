@@ -4,7 +4,8 @@
  * (the source's `logger`), event payloads, every error an adapter threw (with its `cause` chain and
  * `dbcredsRefreshError`, as `inspect` with hidden fields shows it, plus `message`, `String` and JSON),
  * and every object reachable within 10 references from the source and from what the adapter's client
- * exposes (`ConformanceClient.inspectables`), each inspected with hidden fields (`addGraph`). `assertClean` fails if any password of the run appears.
+ * exposes (`LibraryClient.inspectables`), each inspected with hidden fields (`addGraph`). `assertClean` fails if any
+ * password of the run appears.
  */
 import { inspect } from 'node:util';
 import type { CredentialSource, Logger } from '@dbcreds/core';

@@ -1,4 +1,4 @@
 import { runExample } from 'dbcreds/testing';
 import { createNotesStore } from './notes.js';
 
-await runExample({ library: 'mysql2', engines: ['mysql'], createStore: async (source) => createNotesStore(source) });
+await runExample({ library: 'mysql2', createStore: async (source) => createNotesStore(source) });

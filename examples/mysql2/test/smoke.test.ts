@@ -1,4 +1,4 @@
 import { describeExampleSmoke } from '@dbcreds/testbed';
 import { createNotesStore } from '../src/notes.js';
 
-describeExampleSmoke({ library: 'mysql2', engines: ['mysql'], createStore: createNotesStore });
+describeExampleSmoke({ library: 'mysql2', createStore: createNotesStore });

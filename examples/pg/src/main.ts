@@ -1,4 +1,4 @@
 import { runExample } from 'dbcreds/testing';
 import { createNotesStore } from './notes.js';
 
-await runExample({ library: 'pg', engines: ['postgres'], createStore: async (source) => createNotesStore(source) });
+await runExample({ library: 'pg', createStore: async (source) => createNotesStore(source) });

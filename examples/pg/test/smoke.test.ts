@@ -1,4 +1,4 @@
 import { describeExampleSmoke } from '@dbcreds/testbed';
 import { createNotesStore } from '../src/notes.js';
 
-describeExampleSmoke({ library: 'pg', engines: ['postgres'], createStore: createNotesStore });
+describeExampleSmoke({ library: 'pg', createStore: createNotesStore });

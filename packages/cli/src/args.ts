@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { DbCredsError } from '@dbcreds/core';
+import { LIBRARY_NAMES, libraryByName } from './libraries/catalog.js';
 
 /** Bad command line: the CLI prints the message and a hint, then exits with status 2. */
 export class UsageError extends DbCredsError {
@@ -8,18 +9,10 @@ export class UsageError extends DbCredsError {
   }
 }
 
-export const ORMS = [
-  'knex',
-  'typeorm',
-  'mikro-orm',
-  'prisma',
-  'sequelize',
-  'drizzle',
-  'kysely',
-  'pg',
-  'mysql2',
-] as const;
-export type OrmName = (typeof ORMS)[number];
+/** The `--orm` choices: the libraries of the catalog (src/libraries). */
+export const ORMS: readonly string[] = LIBRARY_NAMES;
+/** A library of the catalog, e.g. `knex`. */
+export type OrmName = string;
 export const ENGINES = ['auto', 'postgres', 'mysql'] as const;
 /** `auto`: the embedded PostgreSQL, then MariaDB/MySQL too when its server is reachable. */
 export type EngineChoice = (typeof ENGINES)[number];
@@ -73,7 +66,7 @@ Secrets Manager, an application user and its secret; runs concurrent reads/write
 library while Secrets Manager rotates the password on a short schedule.
 
 Options:
-  --orm <name>        knex | typeorm | mikro-orm | prisma | sequelize | drizzle | kysely | pg | mysql2
+  --orm <name>        ${ORMS.join(' | ')}
                       (default knex)
   --engine <name>     auto | postgres | mysql (MariaDB/MySQL server, see below)
                       (default auto: PostgreSQL, then MariaDB too when reachable; postgres for --orm pg,
@@ -158,7 +151,9 @@ export function parseDemoArgs(argv: string[]): DemoArgs | 'help' {
   if (values.help) return 'help';
   noPositionals(positionals);
   const orm = choice('orm', values.orm as string | undefined, ORMS) ?? 'knex';
-  const implied: EngineName | undefined = orm === 'pg' ? 'postgres' : orm === 'mysql2' ? 'mysql' : undefined;
+  // A library on one engine only (pg, mysql2) implies it.
+  const { engines } = libraryByName(orm);
+  const implied: EngineName | undefined = engines.length === 1 ? engines[0] : undefined;
   const asked = choice('engine', values.engine as string | undefined, ENGINES) ?? 'auto';
   if (implied && asked !== 'auto' && asked !== implied) {
     throw new UsageError(`--orm ${orm} works with --engine ${implied} only`);

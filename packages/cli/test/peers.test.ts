@@ -1,5 +1,6 @@
 import { ConfigurationError } from '@dbcreds/core';
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { ORMS } from '../src/args.js';
 import { demoPackages, requirePackages } from '../src/demo/peers.js';
 
@@ -23,6 +24,18 @@ describe('the demo optional peers', () => {
       const names = demoPackages(orm, ['postgres', 'mysql']);
       expect(names.filter((n) => !optional.includes(n))).toEqual([]);
       expect(() => requirePackages(names, orm)).not.toThrow();
+    }
+  });
+
+  it('every dbcreds package a catalog entry runs through is a dependency of dbcreds and built before it', async () => {
+    const { LIBRARIES } = await import('../src/libraries/catalog.js');
+    const { default: pkg } = await import('../package.json', { with: { type: 'json' } });
+    const deps = { ...pkg.dependencies, ...pkg.devDependencies };
+    // tsc -b builds the referenced packages first: the catalog's imports resolve to their declarations.
+    const tsconfig = readFileSync(new URL('../tsconfig.json', import.meta.url), 'utf8');
+    for (const name of LIBRARIES.flatMap((l) => l.packages)) {
+      expect(deps, name).toHaveProperty([name]);
+      expect(tsconfig, name).toContain(`"../${name.replace('@dbcreds/', '')}"`);
     }
   });
 

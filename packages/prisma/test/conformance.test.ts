@@ -1,4 +1,5 @@
-import { type ConformanceClient, type ConformanceContext, createAdmin, runConformanceSuite } from '@dbcreds/testbed';
+import { type ConformanceContext, createAdmin, runConformanceSuite } from '@dbcreds/testbed';
+import type { LibraryClient } from 'dbcreds/testing';
 import { beforeAll } from 'vitest';
 import { withRotatingCredentials } from '../src/index.js';
 import { createSchema, MysqlPrismaClient, PgPrismaClient, whoami } from './fixtures.js';
@@ -11,7 +12,7 @@ beforeAll(async () => {
   }
 });
 
-async function create(ctx: ConformanceContext): Promise<ConformanceClient> {
+async function create(ctx: ConformanceContext): Promise<LibraryClient<string>> {
   const endpoint = { host: ctx.host, port: ctx.port, database: ctx.database };
   const prisma =
     ctx.engine === 'postgres'

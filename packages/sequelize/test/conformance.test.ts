@@ -2,7 +2,12 @@ import { withRotatingCredentials } from '@dbcreds/sequelize';
 import { type ConformanceContext, runConformanceSuite } from '@dbcreds/testbed';
 import { type Dialect, QueryTypes, Sequelize, type Transaction } from 'sequelize';
 
-/** One Sequelize over the scenario's server, with the conformance pool shape (churning, 50 max). */
+/**
+ * One Sequelize over the scenario's server, with the conformance pool shape (churning, 50 max). Not the
+ * catalog's client (dbcreds/testing): the catalog resolves sequelize from the CLI, whose copy loads mariadb
+ * 3.4.5, while this package tests its mariadb dialect with mariadb 3.5.4 (3.4.5 leaves a connection killed
+ * during its initial SQL as an unhandled rejection).
+ */
 function create(dialect: (ctx: ConformanceContext) => Dialect) {
   return async (ctx: ConformanceContext) => {
     // The leak audit inspects the driver connections too: the churning pool has evicted most by then.

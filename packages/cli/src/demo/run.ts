@@ -7,9 +7,10 @@ import { createDbAdmin } from '../stack/admin.js';
 import { type LocalStack, mysqlServerFromEnv, startLocalStack } from '../stack/local-stack.js';
 import type { ServerInfo } from '../stack/types.js';
 import { createView, type DemoSnapshot, type Output, table } from '../view.js';
-import { type Load, startLoad } from './load.js';
+import { libraryByName } from '../libraries/catalog.js';
+import type { LibraryClient } from '../libraries/types.js';
+import { type Load, noteStep, startLoad } from './load.js';
 import { demoPackages, requirePackages } from './peers.js';
-import { createWorkload, type Workload } from './workloads.js';
 
 export interface DemoIo {
   out: Output;
@@ -165,7 +166,7 @@ async function runOnEngine(args: DemoArgs, engine: EngineName, step: string, io:
   };
   let stack: LocalStack | undefined;
   let load: Load | undefined;
-  let workload: Workload | undefined;
+  let app: LibraryClient | undefined;
   let source: CredentialSource | undefined;
   let appClient: SecretsManagerClient | undefined;
   let startedAt = 0;
@@ -221,7 +222,7 @@ async function runOnEngine(args: DemoArgs, engine: EngineName, step: string, io:
 
   const cleanup = async () => {
     await load?.stop().catch(() => {});
-    await workload?.close().catch(() => {});
+    await app?.close().catch(() => {});
     source?.close();
     appClient?.destroy();
     await stack?.close();
@@ -263,19 +264,21 @@ async function runOnEngine(args: DemoArgs, engine: EngineName, step: string, io:
     };
     appSource.on('refreshed', track);
 
-    workload = await createWorkload(args.orm, {
+    app = await libraryByName(args.orm).connect({
       engine,
       source: appSource,
-      ...stack.database,
+      host: stack.database.host,
+      port: stack.database.port,
       database: stack.database.dbname,
-      poolMax: Math.max(2, Math.ceil(args.workers / 2)),
-      idleTimeoutMs: 500,
+      // Idle connections close after 500 ms, so rotations bite.
+      pool: { max: Math.max(2, Math.ceil(args.workers / 2)), idleTimeoutMs: 500 },
+      workload: 'notes',
     });
-    await workload.step(0, 0); // fail fast on setup errors, before the clock starts
+    await noteStep(app, 0, 0); // fail fast on setup errors, before the clock starts
     track();
 
     startedAt = Date.now();
-    load = startLoad(workload, { workers: args.workers });
+    load = startLoad(app, { workers: args.workers });
     const refresh = () => {
       snap.elapsedMs = Date.now() - startedAt;
       snap.ok = load?.stats.ok ?? 0;

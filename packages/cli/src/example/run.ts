@@ -1,5 +1,6 @@
 import { type CredentialSource, createCredentialSource } from '@dbcreds/core';
 import { engineFamily } from '@dbcreds/core/adapter';
+import { LIBRARIES } from '../libraries/catalog.js';
 import { type LocalStack, startLocalStack } from '../stack/local-stack.js';
 import type { StackEngine } from '../stack/types.js';
 import { type NotesServer, type NotesStore, serveNotes } from './serve.js';
@@ -9,7 +10,10 @@ export interface RunExampleOptions {
   library: string;
   /** Builds the store with the library's rotating-credentials hook; `engine` comes from the secret. */
   createStore(source: CredentialSource, engine: StackEngine): Promise<NotesStore>;
-  /** Engines the example supports (the first is used for `--local`). Default `['postgres', 'mysql']`. */
+  /**
+   * Engines the example supports (the first is used for `--local`). Default: the catalog entry's of `library`
+   * (src/libraries), else `['postgres', 'mysql']`.
+   */
   engines?: StackEngine[];
   /** Default `process.argv.slice(2)`. */
   argv?: string[];
@@ -32,7 +36,9 @@ const log = (line: string) => process.stdout.write(`${line}\n`);
  */
 export async function runExample(options: RunExampleOptions): Promise<NotesServer> {
   const argv = options.argv ?? process.argv.slice(2);
-  const engines = options.engines ?? ['postgres', 'mysql'];
+  const engines = options.engines ?? [
+    ...(LIBRARIES.find((l) => l.name === options.library)?.engines ?? ['postgres', 'mysql']),
+  ];
   let stack: LocalStack | undefined;
   if (argv.includes('--local')) {
     const wanted = (process.env.DBCREDS_ENGINE as StackEngine | undefined) ?? engines[0]!;
