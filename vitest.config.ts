@@ -16,6 +16,8 @@ const pkgs = [
   'sequelize',
   'rotation',
   'local-secrets-manager',
+  // postgres.js (issue #25)
+  'postgres-js',
 ];
 
 /**

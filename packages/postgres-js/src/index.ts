@@ -1,0 +1,2 @@
+export { createSql } from './sql.js';
+export type { RetryingSqlOptions } from './types.js';
