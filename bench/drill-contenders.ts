@@ -335,6 +335,35 @@ export const dbcredsSequelize: ContenderSpec = {
   },
 };
 
+// postgres.js (issue #25; to move into the library catalog): by id only (`--contenders dbcreds-postgres-js`).
+/** dbcreds' postgres.js adapter (`createSql`, the drill's pool shape): PostgreSQL only, not in the default run. */
+export const dbcredsPostgresJs: ContenderSpec = {
+  id: 'dbcreds-postgres-js',
+  label: 'dbcreds postgres.js createSql',
+  async create(ctx) {
+    if (ctx.engine !== 'postgres') throw new Error('dbcreds-postgres-js: postgres.js speaks PostgreSQL only');
+    const { createSql } = await import('@dbcreds/postgres-js');
+    const sql = createSql(
+      { secretId: ctx.secretId, clientConfig: ctx.clientConfig },
+      {
+        host: ctx.server.host,
+        port: ctx.server.port,
+        database: ctx.server.database,
+        max: ctx.pool.max,
+        idle_timeout: ctx.pool.idleTimeoutMs / 1000, // seconds
+        connect_timeout: ctx.pool.connectTimeoutMs / 1000,
+        onnotice: () => {},
+      },
+    );
+    return {
+      query: async () => {
+        await sql`SELECT 1`;
+      },
+      close: () => sql.end({ timeout: 5 }),
+    };
+  },
+};
+
 /** The default run: dbcreds and its peers. */
 export const ALL_CONTENDERS: ContenderSpec[] = [naive, powertools(300), powertools(5), awsWrapper, dbcreds];
 /** dbcreds through the ORMs (`--contenders orms`, or by id): the same hooks as `dbcreds`, so opt-in to keep the default run short. */
@@ -343,7 +372,7 @@ export const ORM_CONTENDERS: ContenderSpec[] = [dbcredsSequelize, dbcredsDrizzle
 export function contenderById(id: string): ContenderSpec {
   const m = /^powertools-(\d+)s$/.exec(id);
   if (m) return powertools(Number(m[1]));
-  const known = [...ALL_CONTENDERS, ...ORM_CONTENDERS];
+  const known = [...ALL_CONTENDERS, ...ORM_CONTENDERS, dbcredsPostgresJs];
   const found = known.find((c) => c.id === id);
   if (!found) {
     throw new Error(`unknown contender ${JSON.stringify(id)}; known: ${known.map((c) => c.id).join(', ')}`);

@@ -245,6 +245,26 @@ function prismaCase(engine: DrillEngine): OverheadCase {
   };
 }
 
+// postgres.js (issue #25; to move into the library catalog): plain postgres() against createSql, SELECT 1.
+const postgresJsCase: OverheadCase = {
+  id: 'postgres-js',
+  engine: 'postgres',
+  async raw(ctx) {
+    const { default: postgres } = await import('postgres');
+    const sql = postgres({ ...postgresJsOptions(ctx), user: ctx.login.username, pass: ctx.login.password });
+    return { query: () => sql`select 1`, close: () => sql.end() };
+  },
+  async dbcreds(ctx) {
+    const { createSql } = await import('@dbcreds/postgres-js');
+    const sql = createSql(ctx.source, postgresJsOptions(ctx));
+    return { query: () => sql`select 1`, close: () => sql.end() };
+  },
+};
+
+function postgresJsOptions(ctx: CaseContext) {
+  return { ...endpoint(ctx), max: ctx.poolMax, idle_timeout: ctx.idleTimeoutMs / 1000, onnotice: () => {} };
+}
+
 export const ALL_CASES: OverheadCase[] = [
   control(pgPool),
   pgPool,
@@ -258,4 +278,6 @@ export const ALL_CASES: OverheadCase[] = [
   mikroOrmCase('mysql'),
   prismaCase('postgres'),
   prismaCase('mysql'),
+  control(postgresJsCase),
+  postgresJsCase,
 ];

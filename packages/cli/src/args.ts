@@ -18,6 +18,8 @@ export const ORMS = [
   'kysely',
   'pg',
   'mysql2',
+  // postgres.js (issue #25; to move into the library catalog)
+  'postgres-js',
 ] as const;
 export type OrmName = (typeof ORMS)[number];
 export const ENGINES = ['auto', 'postgres', 'mysql'] as const;
@@ -73,10 +75,10 @@ Secrets Manager, an application user and its secret; runs concurrent reads/write
 library while Secrets Manager rotates the password on a short schedule.
 
 Options:
-  --orm <name>        knex | typeorm | mikro-orm | prisma | sequelize | drizzle | kysely | pg | mysql2
+  --orm <name>        knex | typeorm | mikro-orm | prisma | sequelize | drizzle | kysely | pg | mysql2 | postgres-js
                       (default knex)
   --engine <name>     auto | postgres | mysql (MariaDB/MySQL server, see below)
-                      (default auto: PostgreSQL, then MariaDB too when reachable; postgres for --orm pg,
+                      (default auto: PostgreSQL, then MariaDB too when reachable; postgres for --orm pg and postgres-js,
                       mysql for --orm mysql2)
   --strategy <name>   single-user | alternating-users | both             (default both)
   --rotations <n>     rotations per strategy, 1-20 (both: n single-user, then n alternating-users) (default 4)
@@ -158,7 +160,8 @@ export function parseDemoArgs(argv: string[]): DemoArgs | 'help' {
   if (values.help) return 'help';
   noPositionals(positionals);
   const orm = choice('orm', values.orm as string | undefined, ORMS) ?? 'knex';
-  const implied: EngineName | undefined = orm === 'pg' ? 'postgres' : orm === 'mysql2' ? 'mysql' : undefined;
+  const implied: EngineName | undefined =
+    orm === 'pg' || orm === 'postgres-js' ? 'postgres' : orm === 'mysql2' ? 'mysql' : undefined;
   const asked = choice('engine', values.engine as string | undefined, ENGINES) ?? 'auto';
   if (implied && asked !== 'auto' && asked !== implied) {
     throw new UsageError(`--orm ${orm} works with --engine ${implied} only`);

@@ -24,6 +24,8 @@ const BY_ORM: Record<OrmName, { any?: string[]; postgres?: string[]; mysql?: str
   kysely: { any: ['kysely'] },
   pg: {},
   mysql2: {},
+  // postgres.js (issue #25; to move into the library catalog)
+  'postgres-js': { any: ['postgres', '@dbcreds/postgres-js'] },
 };
 
 /** The packages `dbcreds demo --orm <orm>` needs on `engines`, in install order. */

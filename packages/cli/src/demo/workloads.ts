@@ -426,6 +426,33 @@ async function sequelizeWorkload(ctx: WorkloadContext): Promise<Workload> {
   };
 }
 
+// postgres.js (issue #25; to move into the library catalog)
+async function postgresJsWorkload(ctx: WorkloadContext): Promise<Workload> {
+  const { createSql } = await import('@dbcreds/postgres-js');
+  const sql = createSql(ctx.source, {
+    host: ctx.host,
+    port: ctx.port,
+    database: ctx.database,
+    max: ctx.poolMax,
+    idle_timeout: ctx.idleTimeoutMs / 1000, // seconds
+    onnotice: () => {},
+  });
+  return {
+    async step(w, n) {
+      if (inTx(n)) {
+        await sql.begin(async (tx) => {
+          await tx`insert into notes (author, body) values (${author(w)}, ${`note ${n} (tx)`})`;
+          await tx`select count(*) from notes where author = ${author(w)}`;
+        });
+        return;
+      }
+      await sql`insert into notes (author, body) values (${author(w)}, ${`note ${n}`})`;
+      await sql`select id, body from notes where author = ${author(w)} order by id desc limit 5`;
+    },
+    close: () => sql.end({ timeout: 5 }),
+  };
+}
+
 const FACTORIES: Record<OrmName, (ctx: WorkloadContext) => Promise<Workload>> = {
   knex: knexWorkload,
   typeorm: typeormWorkload,
@@ -436,6 +463,7 @@ const FACTORIES: Record<OrmName, (ctx: WorkloadContext) => Promise<Workload>> = 
   drizzle: drizzleWorkload,
   kysely: kyselyWorkload,
   sequelize: sequelizeWorkload,
+  'postgres-js': postgresJsWorkload,
 };
 
 /** Builds the workload for `orm` (loaded lazily, so only the chosen library is imported). */
