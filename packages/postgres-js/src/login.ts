@@ -5,7 +5,15 @@ import type { Socket } from 'node:net';
 import type postgres from 'postgres';
 
 /** What a login's ErrorResponse becomes, as postgres.js builds it (fields by their protocol letter). */
-const FIELDS: Record<string, string> = { S: 'severity_local', V: 'severity', C: 'code', M: 'message', D: 'detail', H: 'hint', R: 'routine' };
+const FIELDS: Record<string, string> = {
+  S: 'severity_local',
+  V: 'severity',
+  C: 'code',
+  M: 'message',
+  D: 'detail',
+  H: 'hint',
+  R: 'routine',
+};
 
 export function loginError(PostgresError: typeof postgres.PostgresError, msg: Buffer): postgres.PostgresError {
   const fields: Record<string, string> = {};

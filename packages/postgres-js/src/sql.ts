@@ -57,7 +57,11 @@ function newRetry(): Retry {
 export function createSql<T extends Record<string, postgres.PostgresType> = {}>(
   source: CredentialSource | CredentialSourceOptions,
   options: RetryingSqlOptions<T> = {},
-): postgres.Sql<Record<string, postgres.PostgresType> extends T ? {} : { [K in keyof T]: T[K] extends { serialize: (value: infer R) => any; parse: (raw: any) => infer R } ? R : never }> {
+): postgres.Sql<
+  Record<string, postgres.PostgresType> extends T
+    ? {}
+    : { [K in keyof T]: T[K] extends { serialize: (value: infer R) => any; parse: (raw: any) => infer R } ? R : never }
+> {
   checkOptions('postgres-js', options, 'the options', {
     forbidden: ['user', 'username', 'pass', 'password', 'hostname', 'path', 'socket', 'ssl'],
     why: 'user and password come from the secret; use host (one string), port and database; postgres.js connects through this package (socket), which does not speak TLS yet (ssl)',
@@ -65,10 +69,10 @@ export function createSql<T extends Record<string, postgres.PostgresType> = {}>(
   if (Array.isArray(options.host) || Array.isArray(options.port)) {
     throw new ConfigurationError(`${PKG}: host and port take one server (no lists)`, { keys: ['host', 'port'] });
   }
+  const postgresJs = loadPeer<typeof postgres>(peerRequire, 'postgres', PKG); // before a source is created
   const { closeSource, ...config } = options as RetryingSqlOptions<T> & Record<string, unknown>;
   const adopted = adoptSource(source, closeSource);
   iamDriverRequirements('postgres-js', adopted.source, 'postgres', config);
-  const postgresJs = loadPeer<typeof postgres>(peerRequire, 'postgres', PKG);
   const from = endpointFieldsFromSecret(config);
   const retries: Retry[] = [];
   let authenticating: DbCredentials | undefined;
@@ -98,7 +102,10 @@ export function createSql<T extends Record<string, postgres.PostgresType> = {}>(
     await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
     socket.removeAllListeners('error');
     // Read by postgres.js' startup message within this event's microtasks, before any other socket's event.
-    Object.assign(sql.options.connection, { user: creds.username, database: config.database ?? endpoint.database ?? creds.username });
+    Object.assign(sql.options.connection, {
+      user: creds.username,
+      database: config.database ?? endpoint.database ?? creds.username,
+    });
     return { socket, outcome: watchLogin(socket, watch(creds, retry)) };
   }
 
@@ -106,14 +113,16 @@ export function createSql<T extends Record<string, postgres.PostgresType> = {}>(
   function openSocket(): Promise<Socket> {
     const second = retries.shift();
     if (second) {
-      return second.creds.then(async (creds) => {
-        const { socket, outcome } = await login(creds);
-        outcome.then(second.settle.resolve, second.settle.reject);
-        return socket;
-      }).catch((err: unknown) => {
-        second.settle.reject(err);
-        throw err;
-      });
+      return second.creds
+        .then(async (creds) => {
+          const { socket, outcome } = await login(creds);
+          outcome.then(second.settle.resolve, second.settle.reject);
+          return socket;
+        })
+        .catch((err: unknown) => {
+          second.settle.reject(err);
+          throw err;
+        });
     }
     const retry = newRetry();
     let first = true;

@@ -115,7 +115,11 @@ describe('@dbcreds/postgres-js', () => {
     const sql = createSql(f.source, { onnotice: () => {} });
     const got: string[] = [];
     let listens = 0; // onlisten: each time the channel is (re)established
-    await sql.listen('pgjs_ch', (x) => got.push(x), () => void listens++);
+    await sql.listen(
+      'pgjs_ch',
+      (x) => got.push(x),
+      () => void listens++,
+    );
     expect(listens).toBe(1);
     await sql.notify('pgjs_ch', 'before');
     await waitFor(() => got.length === 1);
