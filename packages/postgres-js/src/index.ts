@@ -1,2 +1,2 @@
 export { createSql } from './sql.js';
-export type { RetryingSqlOptions } from './types.js';
+export type { RetryingSql, RetryingSqlOptions } from './types.js';

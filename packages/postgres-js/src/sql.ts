@@ -3,11 +3,13 @@
  * package opens the connection (postgres.js' `socket` option) inside `source.withAuthRetry`, so a login
  * the server refuses refreshes the secret and logs in once more before postgres.js sees the refusal.
  */
+import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import type { CredentialSource, CredentialSourceOptions, DbCredentials } from '@dbcreds/core';
 import {
   adoptSource,
   checkOptions,
+  closeWith,
   endpointFieldsFromSecret,
   endpointFromSecret,
   iamDriverRequirements,
@@ -17,35 +19,20 @@ import { ConfigurationError, isAuthError } from '@dbcreds/core';
 import type postgres from 'postgres';
 import { type LoginWatch, watchLogin } from './login.js';
 import peerRequire from './require.cjs';
-import type { RetryingSqlOptions } from './types.js';
+import type { RetryingSql, RetryingSqlOptions } from './types.js';
 
 const PKG = '@dbcreds/postgres-js';
 
+type Deferred<T> = { promise: Promise<T>; resolve(v: T): void; reject(e: unknown): void };
+
+function deferred<T>(): Deferred<T> {
+  const d = {} as Deferred<T>;
+  d.promise = new Promise<T>((resolve, reject) => Object.assign(d, { resolve, reject }));
+  return d;
+}
+
 /** A second login, waiting for postgres.js to reconnect after a withheld refusal (see `openSocket`). */
-interface Retry {
-  creds: Promise<DbCredentials>;
-  give(creds: DbCredentials): void;
-  fail(err: unknown): void;
-  outcome: Promise<void>;
-  settle: { resolve(): void; reject(err: unknown): void };
-}
-
-function deferred<T>(): { promise: Promise<T>; resolve(v: T): void; reject(e: unknown): void } {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((a, b) => {
-    resolve = a;
-    reject = b;
-  });
-  return { promise, resolve, reject };
-}
-
-function newRetry(): Retry {
-  const creds = deferred<DbCredentials>();
-  const outcome = deferred<void>();
-  creds.promise.catch(() => {}); // handled where a reconnect takes it; sql.end() may leave none
-  return { creds: creds.promise, give: creds.resolve, fail: creds.reject, outcome: outcome.promise, settle: outcome };
-}
+type Retry = { creds: Deferred<DbCredentials>; outcome: Deferred<void> };
 
 /**
  * `postgres(options)` whose every new connection logs in with the source's credentials (user per connection:
@@ -57,11 +44,7 @@ function newRetry(): Retry {
 export function createSql<T extends Record<string, postgres.PostgresType> = {}>(
   source: CredentialSource | CredentialSourceOptions,
   options: RetryingSqlOptions<T> = {},
-): postgres.Sql<
-  Record<string, postgres.PostgresType> extends T
-    ? {}
-    : { [K in keyof T]: T[K] extends { serialize: (value: infer R) => any; parse: (raw: any) => infer R } ? R : never }
-> {
+): RetryingSql<T> {
   checkOptions('postgres-js', options, 'the options', {
     forbidden: ['user', 'username', 'pass', 'password', 'hostname', 'path', 'socket', 'ssl'],
     why: 'user and password come from the secret; use host (one string), port and database; postgres.js connects through this package (socket), which does not speak TLS yet (ssl)',
@@ -81,11 +64,8 @@ export function createSql<T extends Record<string, postgres.PostgresType> = {}>(
     PostgresError: postgresJs.PostgresError,
     deliver(send) {
       authenticating = creds; // postgres.js asks for the password while handling these messages
-      try {
-        send();
-      } finally {
-        authenticating = undefined;
-      }
+      send(); // postgres.js catches its own errors while parsing
+      authenticating = undefined;
     },
     retry(err) {
       if (!retry || !isAuthError(err)) return false;
@@ -99,8 +79,7 @@ export function createSql<T extends Record<string, postgres.PostgresType> = {}>(
     const endpoint = endpointFromSecret(creds, from); // throws (no host) before anything connects
     const at = { host: config.host ?? endpoint.host, port: config.port ?? endpoint.port ?? 5432 };
     const socket = Object.assign(connect(at), at); // postgres.js names host and port in its connection errors
-    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-    socket.removeAllListeners('error');
+    await once(socket, 'connect'); // rejects with a connect error (postgres.js fails the waiting query with it)
     // Read by postgres.js' startup message within this event's microtasks, before any other socket's event.
     Object.assign(sql.options.connection, {
       user: creds.username,
@@ -113,25 +92,28 @@ export function createSql<T extends Record<string, postgres.PostgresType> = {}>(
   function openSocket(): Promise<Socket> {
     const second = retries.shift();
     if (second) {
-      return second.creds
-        .then(async (creds) => {
-          const { socket, outcome } = await login(creds);
-          outcome.then(second.settle.resolve, second.settle.reject);
-          return socket;
-        })
-        .catch((err: unknown) => {
-          second.settle.reject(err);
-          throw err;
-        });
+      return second.creds.promise
+        .then((creds) => login(creds))
+        .then(
+          ({ socket, outcome }) => {
+            outcome.then(second.outcome.resolve, second.outcome.reject);
+            return socket;
+          },
+          (err: unknown) => {
+            second.outcome.reject(err); // the second attempt failed before its login
+            throw err;
+          },
+        );
     }
-    const retry = newRetry();
+    const retry: Retry = { creds: deferred(), outcome: deferred() };
+    retry.creds.promise.catch(() => {}); // handled where a reconnect takes it; sql.end() may leave none
     let first = true;
     return new Promise<Socket>((resolve, reject) => {
       adopted.source
         .withAuthRetry(async (creds) => {
           if (!first) {
-            retry.give(creds); // the reconnect postgres.js makes after the withheld refusal logs in with these
-            return retry.outcome;
+            retry.creds.resolve(creds); // the reconnect postgres.js makes after the withheld refusal logs in with these
+            return retry.outcome.promise;
           }
           first = false;
           const { socket, outcome } = await login(creds, retry);
@@ -140,7 +122,7 @@ export function createSql<T extends Record<string, postgres.PostgresType> = {}>(
         })
         .catch((err: unknown) => {
           reject(err); // no socket yet (no host, server unreachable): postgres.js fails the waiting query with it
-          retry.fail(err); // the refresh failed: the reconnect fails with the refused login's error
+          retry.creds.reject(err); // the refresh failed: the reconnect fails with the refused login's error
         });
     });
   }
@@ -151,12 +133,6 @@ export function createSql<T extends Record<string, postgres.PostgresType> = {}>(
     socket: openSocket,
   } as postgres.Options<T>);
   const end = sql.end;
-  sql.end = async (o) => {
-    try {
-      return await end(o);
-    } finally {
-      if (adopted.closeSource) adopted.source.close();
-    }
-  };
-  return sql as never;
+  sql.end = (o) => closeWith(adopted, () => end(o));
+  return sql as RetryingSql<T>;
 }

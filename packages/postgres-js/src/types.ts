@@ -15,3 +15,10 @@ export type RetryingSqlOptions<T extends Record<string, postgres.PostgresType> =
   /** Close the source on `sql.end()`. Default: true when `source` was given as options (createSql created it). */
   closeSource?: boolean;
 };
+
+/** What `createSql` returns: postgres.js' own `Sql`, typed as `postgres(options)` types it. */
+export type RetryingSql<T extends Record<string, postgres.PostgresType> = {}> = postgres.Sql<
+  Record<string, postgres.PostgresType> extends T
+    ? {}
+    : { [K in keyof T]: T[K] extends { serialize: (value: infer R) => any; parse: (raw: any) => infer R } ? R : never }
+>;
