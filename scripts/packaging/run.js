@@ -348,7 +348,14 @@ function installLine(readme, pkg) {
   const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
   const lines = (block ?? '')
     .split('\n')
-    .map((l) => /^(?:npm install|pnpm add)((?: -D)?) ([^#]+)/.exec(l)?.[2]?.trim().split(/\s+/))
+    // A version range in the line (`postgres@3`) is the user's; the check installs the workspace's version.
+    .map((l) =>
+      /^(?:npm install|pnpm add)((?: -D)?) ([^#]+)/
+        .exec(l)?.[2]
+        ?.trim()
+        .split(/\s+/)
+        .map((n) => n.replace(/^(@?[^@]+)@.+$/, '$1')),
+    )
     .filter(Boolean);
   if (readme.indexOf('\n## Install') < 0 || lines.length === 0)
     throw new Error(`packages/${pkg}/README.md: no install line under ## Install`);
