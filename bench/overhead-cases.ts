@@ -240,6 +240,22 @@ function prismaCase(engine: DrillEngine): OverheadCase {
   };
 }
 
+/** postgres.js: plain `postgres()` against the catalog's `createSql` client. */
+const postgresJsCase: OverheadCase = {
+  id: 'postgres-js',
+  engine: 'postgres',
+  async raw(ctx) {
+    const { default: postgres } = await import('postgres');
+    const sql = postgres({ ...postgresJsOptions(ctx), user: ctx.login.username, pass: ctx.login.password });
+    return { query: () => sql`select 1`, close: () => sql.end() };
+  },
+  dbcreds: viaCatalog('postgres-js'),
+};
+
+function postgresJsOptions(ctx: CaseContext) {
+  return { ...endpoint(ctx), max: ctx.poolMax, idle_timeout: ctx.idleTimeoutMs / 1000, onnotice: () => {} };
+}
+
 export const ALL_CASES: OverheadCase[] = [
   control(pgPool),
   pgPool,
@@ -253,4 +269,6 @@ export const ALL_CASES: OverheadCase[] = [
   mikroOrmCase('mysql'),
   prismaCase('postgres'),
   prismaCase('mysql'),
+  control(postgresJsCase),
+  postgresJsCase,
 ];

@@ -29,6 +29,16 @@ interface Case {
   cause?: 'none';
 }
 
+/** A package's folder; `postgres` exports no `./package.json`, so it is cut from its main module's path. */
+function packageDir(from: NodeJS.Require, name: string): string {
+  try {
+    return dirname(from.resolve(`${name}/package.json`));
+  } catch {
+    const main = from.resolve(name);
+    return main.slice(0, main.lastIndexOf(`node_modules/${name}`) + `node_modules/${name}`.length);
+  }
+}
+
 const install = (adapter: string, peer: string, why = '') =>
   `@dbcreds/${adapter} needs the package '${peer}'${why}: install it next to @dbcreds/${adapter} (npm install ${peer})`;
 
@@ -41,6 +51,14 @@ const CASES: Case[] = [
     keys: ['client'],
   },
   { pkg: 'pg', call: 'm.createPool(src)', peer: 'pg', message: install('pg', 'pg'), keys: [] },
+  // postgres.js (issue #25; to move into the library catalog)
+  {
+    pkg: 'postgres-js',
+    call: 'm.createSql(src).options',
+    peer: 'postgres',
+    message: install('postgres-js', 'postgres'),
+    keys: [],
+  },
   { pkg: 'mysql2', call: 'm.createPool(src)', peer: 'mysql2', message: install('mysql2', 'mysql2'), keys: [] },
   { pkg: 'mariadb', call: 'm.createPool(src)', peer: 'mariadb', message: install('mariadb', 'mariadb'), keys: [] },
   {
@@ -96,7 +114,7 @@ function appTree(c: Case, withPeer: boolean): string {
   if (withPeer && c.peer) {
     const from = createRequire(join(ROOT, 'packages', c.pkg, 'package.json'));
     mkdirSync(join(root, 'node_modules'));
-    symlinkSync(dirname(from.resolve(`${c.peer}/package.json`)), join(root, 'node_modules', c.peer), 'dir');
+    symlinkSync(packageDir(from, c.peer), join(root, 'node_modules', c.peer), 'dir');
   }
   return root;
 }

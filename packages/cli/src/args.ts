@@ -69,7 +69,7 @@ Options:
   --orm <name>        ${ORMS.join(' | ')}
                       (default knex)
   --engine <name>     auto | postgres | mysql (MariaDB/MySQL server, see below)
-                      (default auto: PostgreSQL, then MariaDB too when reachable; postgres for --orm pg,
+                      (default auto: PostgreSQL, then MariaDB too when reachable; postgres for --orm pg and postgres-js,
                       mysql for --orm mysql2)
   --strategy <name>   single-user | alternating-users | both             (default both)
   --rotations <n>     rotations per strategy, 1-20 (both: n single-user, then n alternating-users) (default 4)

@@ -59,7 +59,7 @@ describe('parseDemoArgs', () => {
   it.each([
     [
       ['--orm', 'hibernate'],
-      /--orm must be one of drizzle, knex, kysely, mikro-orm, mysql2, pg, prisma, sequelize, typeorm /,
+      /--orm must be one of drizzle, knex, kysely, mikro-orm, mysql2, pg, postgres-js, prisma, sequelize, typeorm /,
     ],
     [['--engine', 'oracle'], /--engine must be one of auto, postgres, mysql/],
     [['--rotations', '0'], /--rotations must be an integer from 1 to 20/],

@@ -1,0 +1,2 @@
+export { createSql } from './sql.js';
+export type { RetryingSql, RetryingSqlOptions } from './types.js';
