@@ -426,9 +426,24 @@ export function runConformanceSuite(opts: ConformanceSuiteOptions): void {
         expect(s.attempts).toBeLessThanOrEqual(2 * creates * 21);
         // a fruitless refresh: 3 calls (see scenario 6), at most one per minRefreshIntervalMs
         s.expectReads(0, 3 * (1 + Math.ceil(elapsed / MIN_REFRESH_MS)));
-        // Once the account is usable again, the same client recovers.
+        // Once the account is usable again, the same client recovers. A pool that starts one more create for its
+        // waiters after each failed one (createsPerFailedQuery > 1: sequelize-pool) may hand the late refusals of
+        // creates begun before the unlock to the next queries: the last query's retry and its replacement, at most
+        // `creates` of them, with the same code. Every other pool: none.
+        const lateAllowed = creates > 1 ? creates : 0;
         await admin.setLogin(s.user.username, true);
-        expect(bareUser(await s.client.query())).toBe(s.user.username);
+        for (let late = 0; ; late++) {
+          const r = await s.client.query().then(
+            (user) => ({ user }),
+            (err: unknown) => ({ err }),
+          );
+          if ('user' in r) {
+            expect(bareUser(r.user)).toBe(s.user.username);
+            break;
+          }
+          expect(late).toBeLessThan(lateAllowed);
+          expect(reachableCodes(r.err)).toContain(String(expected));
+        }
       },
       // No out-of-band wait here (scenario 6 covers the wait's failure path): with it, Sequelize 6.31's pool hands the
       // late failure of a connection it created during the wait to the next caller, the query after the unlock below.

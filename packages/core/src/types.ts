@@ -133,15 +133,8 @@ export type RegionOption =
 /** The `secretKeys` option: field keys, or the key of a connection URL. */
 export type SecretKeys = SecretFieldKeys | SecretUrlKey;
 
-/** The field files of a directory layout: for each field, the file name inside the directory. */
-export interface FileFieldNames {
-  username?: string;
-  password?: string;
-  host?: string;
-  port?: string;
-  dbname?: string;
-  engine?: string;
-}
+/** The field files of a directory layout: for each field, the file name inside the directory (the same fields). */
+export type FileFieldNames = SecretFieldKeys;
 
 /**
  * A secret mounted as files (EKS: the Secrets Store CSI driver with the AWS provider, or a Kubernetes
